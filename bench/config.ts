@@ -1,0 +1,72 @@
+/**
+ * Settings of one benchmark run, read once from the environment.
+ * BENCH_QUICK=1 gives a smoke run (1 round, short durations, fewer streams).
+ */
+import path from 'node:path';
+
+export const BENCH_DIR = __dirname;
+/** Scratch space (gitignored): body files, nginx configs, raw results. */
+export const WORK_DIR = path.join(__dirname, '.work');
+
+export const SMALL_BYTES = 1024;
+export const LARGE_BYTES = 64 * 1024 * 1024;
+
+export interface Settings {
+  quick: boolean;
+  rounds: number;
+  /** small-body requests/s: keep-alive connections, warm-up and measured seconds */
+  small: { connections: number; warmupSeconds: number; seconds: number };
+  /** large-body MB/s (and CPU s/GiB): connections and measured seconds */
+  large: { connections: number; seconds: number };
+  /**
+   * added latency: a fixed request rate over a few keep-alive connections. The rate
+   * defaults to 1,000/s with wrk and 250/s with the fallbacks, where a Node origin and
+   * a JavaScript load generator leave the proxy much less CPU.
+   */
+  latency: { rate: number; connections: number; seconds: number };
+  /** RSS per concurrent slow stream */
+  streams: { count: number; openWindow: number; openTimeoutMs: number; settleMs: number; afterMs: number };
+  /** stop looking for nginx even when installed (BENCH_NO_WRK is read before the settings: it sets defaults) */
+  noNginx: boolean;
+  /** run only these contenders / scenarios (comma-separated ids), for development */
+  only: string[] | null;
+  scenarios: string[] | null;
+  /** the whole run is killed past this many seconds */
+  deadlineSeconds: number;
+}
+
+function int(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw == null || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be an integer >= 1, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+export function flag(name: string): boolean {
+  const raw = process.env[name];
+  return raw != null && raw !== '' && raw !== '0' && raw !== 'false';
+}
+
+export function readSettings(fallbackLoad: boolean): Settings {
+  const quick = flag('BENCH_QUICK');
+  const list = (name: string) => process.env[name]?.split(',').map((x) => x.trim()) ?? null;
+  return {
+    quick,
+    rounds: int('BENCH_ROUNDS', quick ? 1 : 3),
+    small: { connections: 50, warmupSeconds: 1, seconds: quick ? 1 : 2 },
+    large: { connections: 4, seconds: 2 },
+    latency: { rate: int('BENCH_RATE', fallbackLoad ? 250 : 1000), connections: 10, seconds: quick ? 1 : 3 },
+    streams: {
+      count: int('BENCH_STREAMS', quick ? 1000 : 5000),
+      openWindow: 256,
+      openTimeoutMs: 30_000,
+      settleMs: 600,
+      afterMs: 1000,
+    },
+    noNginx: flag('BENCH_NO_NGINX'),
+    only: list('BENCH_ONLY'),
+    scenarios: list('BENCH_SCENARIOS'),
+    deadlineSeconds: int('BENCH_DEADLINE', quick ? 300 : 900),
+  };
+}

@@ -1,0 +1,29 @@
+/** The contenders, in table order. Each runs in its own process; see the files they name. */
+export interface ContenderSpec {
+  id: string;
+  label: string;
+  /** a Node contender: its file under bench/ (compiled by lib/build.ts) and its environment */
+  file?: string;
+  env?: Record<string, string>;
+  /** the nginx proxy_pass contender */
+  nginx?: true;
+}
+
+export const RELAY = 'relay';
+export const FLOOR = 'floor';
+export const DIRECT = 'direct';
+
+export const CONTENDERS: ContenderSpec[] = [
+  { id: 'handoff-response', label: 'handoff (response mode)', file: 'contenders/handoff.ts', env: { MODE: 'response' } },
+  { id: 'handoff-socket', label: 'handoff (socket mode)', file: 'contenders/handoff.ts', env: { MODE: 'socket' } },
+  { id: RELAY, label: 'TCP relay (net pipe)', file: 'contenders/relay.ts' },
+  { id: FLOOR, label: 'Koa + undici.stream (floor)', file: 'contenders/floor.ts' },
+  { id: 'http-proxy', label: 'http-proxy', file: 'contenders/http-proxy.ts' },
+  { id: 'koa-proxies', label: 'koa-proxies', file: 'contenders/koa-proxies.ts' },
+  { id: 'reply-from', label: 'fastify + @fastify/reply-from', file: 'contenders/reply-from.ts' },
+  { id: 'hpm-express', label: 'express + http-proxy-middleware', file: 'contenders/hpm-express.ts' },
+  { id: 'nginx', label: 'nginx proxy_pass', nginx: true },
+];
+
+/** The origin hit directly: the reference for added latency, and the ceiling of origin + load generator. */
+export const DIRECT_LABEL = 'origin, direct (reference)';

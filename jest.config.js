@@ -1,0 +1,15 @@
+/** Tests run on the TypeScript sources (trpc style): the workspace packages are mapped to their src. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
+  },
+  moduleNameMapper: {
+    '^@handoff/core$': '<rootDir>/packages/core/src/index.ts',
+    '^@handoff/koa$': '<rootDir>/packages/koa-adapter/src/index.ts',
+  },
+  testTimeout: 30_000,
+  reporters: ['default', '<rootDir>/test/helpers/summary-reporter.js'],
+};

@@ -1,0 +1,17 @@
+export { Proxy, createProxy, type CloseOptions, type ProxyStats } from './proxy';
+export type { ProxyHandle } from './transfer';
+export { ProxyError, isProxyError, ERROR_STATUS, type ProxyErrorCode } from './errors';
+export {
+  DEFAULTS,
+  type ErrorAnswer,
+  type OnComplete,
+  type OnError,
+  type OnHeaders,
+  type ProxyCallOptions,
+  type ProxyMode,
+  type ProxyOptions,
+  type ProxyOutcome,
+  type RequestBody,
+  type ResponseHead,
+  type TransferSettings,
+} from './options';

@@ -1,0 +1,46 @@
+import type { ServerResponse } from 'node:http';
+import type { Sink } from './sink';
+
+/** Writes through ServerResponse: keep-alive and HTTP/2 keep working, Node frames the body. */
+export class ResponseSink implements Sink {
+  private wrote = false;
+
+  constructor(private readonly res: ServerResponse) {}
+
+  head(status: number, headers: Record<string, string | string[]>): void {
+    this.res.writeHead(status, headers);
+    // Node holds the head until the first body write; a slow upstream body must not
+    // hold it back. Body bytes parsed in the same tick still share the head's write.
+    process.nextTick(flushHead, this);
+  }
+
+  write(chunk: Uint8Array): boolean {
+    this.wrote = true;
+    return this.res.write(chunk);
+  }
+
+  onDrain(listener: () => void): void {
+    this.res.on('drain', listener);
+  }
+
+  offDrain(listener: () => void): void {
+    this.res.off('drain', listener);
+  }
+
+  end(done: () => void): void {
+    this.wrote = true;
+    this.res.end(done);
+  }
+
+  abort(): void {
+    this.res.destroy();
+  }
+
+  flush(): void {
+    if (!this.wrote && !this.res.destroyed) this.res.flushHeaders();
+  }
+}
+
+function flushHead(sink: ResponseSink): void {
+  sink.flush();
+}

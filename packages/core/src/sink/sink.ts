@@ -1,0 +1,14 @@
+/** Where a transfer writes the client response: through ServerResponse or onto the raw socket. */
+export interface Sink {
+  /** Writes the status line and headers. `hasBody` is false for HEAD, 204 and 304. */
+  head(status: number, headers: Record<string, string | string[]>, contentLength: number | null, hasBody: boolean): void;
+  /** Writes body bytes; false asks the caller to wait for a 'drain'. */
+  write(chunk: Uint8Array): boolean;
+  /** Calls `listener` on every 'drain' until `offDrain`: one listener per transfer, not one per pause. */
+  onDrain(listener: () => void): void;
+  offDrain(listener: () => void): void;
+  /** Ends the response cleanly; `done` runs once everything is handed to the OS. */
+  end(done: () => void): void;
+  /** Ends the connection without a clean end, so a truncated body never looks complete. */
+  abort(): void;
+}

@@ -1,0 +1,72 @@
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Sink } from './sink';
+
+const CRLF = '\r\n';
+const LAST_CHUNK = '0\r\n\r\n';
+
+/**
+ * Full takeover of the client connection, like rack.hijack: the head and body are
+ * written straight to the socket and the connection is closed afterwards.
+ * The head must have been validated (checkResponseHead) before it reaches here:
+ * Node's own header checks do not run on this path.
+ */
+export class SocketSink implements Sink {
+  private readonly socket: Socket;
+  private readonly http11: boolean;
+  private chunked = false;
+
+  constructor(req: IncomingMessage) {
+    this.socket = req.socket;
+    this.http11 = req.httpVersionMajor === 1 && req.httpVersionMinor >= 1;
+  }
+
+  head(status: number, headers: Record<string, string | string[]>, contentLength: number | null, hasBody: boolean): void {
+    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}${CRLF}`;
+    for (const name in headers) {
+      const value = headers[name]!;
+      if (typeof value === 'string') head += `${name}: ${value}${CRLF}`;
+      else for (const v of value) head += `${name}: ${v}${CRLF}`;
+    }
+    // A close-delimited body hides truncation; HTTP/1.0 clients leave no other choice.
+    this.chunked = hasBody && contentLength === null && this.http11;
+    if (this.chunked) head += `transfer-encoding: chunked${CRLF}`;
+    head += `connection: close${CRLF}${CRLF}`;
+    // Corked until the next tick, so body bytes parsed in the same tick go out in one write.
+    this.socket.cork();
+    this.socket.write(head, 'latin1');
+    process.nextTick(uncork, this.socket);
+  }
+
+  write(chunk: Uint8Array): boolean {
+    const socket = this.socket;
+    if (!this.chunked) return socket.write(chunk);
+    socket.cork();
+    socket.write(chunk.byteLength.toString(16) + CRLF, 'latin1');
+    socket.write(chunk);
+    const ok = socket.write(CRLF, 'latin1');
+    socket.uncork();
+    return ok;
+  }
+
+  onDrain(listener: () => void): void {
+    this.socket.on('drain', listener);
+  }
+
+  offDrain(listener: () => void): void {
+    this.socket.off('drain', listener);
+  }
+
+  end(done: () => void): void {
+    if (this.chunked) this.socket.end(LAST_CHUNK, 'latin1', done);
+    else this.socket.end(done);
+  }
+
+  abort(): void {
+    this.socket.destroy();
+  }
+}
+
+function uncork(socket: Socket): void {
+  socket.uncork();
+}

@@ -1,0 +1,579 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Throttle } from 'stream-throttle';
+import type { Dispatcher } from 'undici';
+import { ProxyError, describeTarget, toProxyError } from './errors';
+import type { Gate, Waiter } from './gate/gate';
+import { buildRequestHeaders } from './headers/request-headers';
+import { parseUpstreamHead } from './headers/response-headers';
+import { checkResponseHead } from './headers/validate';
+import type { ProxyOutcome, ResolvedCall, ResolvedProxyOptions, ResponseHead } from './options';
+import { ResponseSink } from './sink/response-sink';
+import type { Sink } from './sink/sink';
+import { SocketSink } from './sink/socket-sink';
+import { createThrottle } from './throttle/throttle';
+import type { AllowPolicy } from './upstream/allow';
+import { Attempt, type AttemptOwner } from './upstream/attempt';
+import { answerResponse, defaultErrorResponse, type ErrorResponse } from './upstream/error-response';
+import { hopHeaders, isRedirect, nextHop } from './upstream/redirect';
+import { guardedBody } from './upstream/request-body';
+
+/** What a transfer needs from the proxy that runs it. */
+export interface TransferHost {
+  readonly options: ResolvedProxyOptions;
+  readonly gate: Gate;
+  readonly dispatcher: Dispatcher;
+  readonly closing: boolean;
+  readonly allow: AllowPolicy | undefined;
+  /** Whether `dispatcher` is the proxy's own Agent (whose connect timeout is the default). */
+  readonly ownsDispatcher: boolean;
+  settled(transfer: Transfer): void;
+}
+
+/** Returned by `proxy.fetch()`: the transfer is under way; `done` settles with its outcome. */
+export interface ProxyHandle {
+  /** Resolves (never rejects) once the response is finished, failed or abandoned. */
+  readonly done: Promise<ProxyOutcome>;
+  /** Set once `done` has settled. */
+  readonly outcome: ProxyOutcome | undefined;
+  /** Aborts the transfer at whatever stage it is (503 before headers, a cut connection after). */
+  abort(reason?: string): void;
+}
+
+type Stage = 'queued' | 'upstream' | 'body' | 'ending' | 'failed' | 'settled';
+type UpstreamBody = string | Uint8Array | Readable | AsyncIterable<Buffer>;
+
+const NO_BODY_STATUS = new Set([204, 304]);
+/** Safe to send twice (RFC 9110 §9.2.2); other methods only with an Idempotency-Key. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+/** A reset before any response byte: the stale keep-alive connection race. */
+const RETRYABLE = new Set(['ECONNRESET', 'UND_ERR_SOCKET']);
+
+/**
+ * One proxied request, from the gate to the last byte: admission, the upstream
+ * attempt (retried once after a stale-connection reset, or followed through
+ * redirects when asked), the response head, the body with backpressure end to
+ * end, and a single cleanup that releases everything exactly once.
+ */
+export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
+  readonly done: Promise<ProxyOutcome>;
+  outcome: ProxyOutcome | undefined;
+  attempt: Attempt | undefined;
+
+  private stage: Stage = 'queued';
+  private holdsSlot = false;
+  private headSent = false;
+  private clientGone = false;
+  private status = 0;
+  private bytes = 0;
+  private attempts = 0;
+  private hops = 0;
+  private error: ProxyError | undefined;
+  private readonly started = performance.now();
+  private readonly sink: Sink;
+  private redirectedFrom: string | undefined;
+  private url: URL;
+  private method: string;
+  private body: UpstreamBody | undefined;
+  private headers: Record<string, string | string[]> | undefined;
+  private pendingHead: { status: number; headers: Record<string, string | string[]>; length: number | null; hasBody: boolean } | undefined;
+  private resumeUpstream: (() => void) | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private throttle: Throttle | undefined;
+  private resolveDone!: (outcome: ProxyOutcome) => void;
+  private drainListener: (() => void) | undefined;
+  private resumeThrottle: (() => void) | undefined;
+  private onSignal: (() => void) | undefined;
+
+  constructor(
+    private readonly host: TransferHost,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    url: URL,
+    private readonly call: ResolvedCall,
+  ) {
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.url = url;
+    this.method = call.method;
+    this.sink = call.mode === 'socket' ? new SocketSink(req) : new ResponseSink(res);
+  }
+
+  /** `GET http://host/path` for messages, built only when one is needed. */
+  describe(): string {
+    return this.target;
+  }
+
+  private get target(): string {
+    const target = describeTarget(this.method, this.url);
+    return this.redirectedFrom ? `${target} (redirected from ${this.redirectedFrom})` : target;
+  }
+
+  /** Starts the transfer; the proxy owns the response from here on. */
+  begin(): void {
+    this.res.once('close', this.onClientClose);
+    this.res.on('error', this.onClientClose);
+    const signal = this.call.signal;
+    if (signal) {
+      this.onSignal = () => this.abort('aborted by its signal');
+      if (signal.aborted) return this.onSignal();
+      signal.addEventListener('abort', this.onSignal, { once: true });
+    }
+    if (this.host.closing) {
+      return this.fail(new ProxyError('HANDOFF_CLOSED', `Proxy is shutting down: ${this.target}`));
+    }
+    if (this.call.body === 'request' && this.call.maxBodySize > 0) {
+      const declared = Number(this.req.headers['content-length']);
+      if (declared > this.call.maxBodySize) return this.failTooLarge();
+    }
+    if (this.host.gate.enter(this)) this.admit();
+  }
+
+  abort(reason = 'aborted by the caller'): void {
+    this.fail(new ProxyError('HANDOFF_ABORTED', `Transfer ${reason}: ${this.target}`));
+  }
+
+  /** Aborts at shutdown once the deadline has passed. */
+  shutdown(): void {
+    this.fail(new ProxyError('HANDOFF_SHUTDOWN', `Proxy shut down before the transfer finished: ${this.target}`));
+  }
+
+  // Waiter
+
+  admit(): void {
+    this.holdsSlot = true;
+    if (this.stage !== 'queued') return this.releaseSlot();
+    this.stage = 'upstream';
+    try {
+      this.headers = buildRequestHeaders(this.req, this.call, this.host.options);
+      this.body = this.requestBody();
+      this.dispatch();
+    } catch (err) {
+      this.fail(toProxyError(err, this.target, false));
+    }
+  }
+
+  reject(err: ProxyError): void {
+    this.fail(err);
+  }
+
+  // Upstream attempt callbacks
+
+  upstreamConnected(): void {
+    clearTimeout(this.connectTimer);
+  }
+
+  upstreamHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (this.stage !== 'upstream') return false;
+    // Interim responses (103 Early Hints and the like) are not relayed.
+    if (statusCode < 200) return true;
+    this.resumeUpstream = resume;
+    const upstream = parseUpstreamHead(rawHeaders);
+    if (upstream.problem) {
+      this.fail(new ProxyError('HANDOFF_INVALID_RESPONSE', `Upstream sent ${upstream.problem}: ${this.target}`));
+      return false;
+    }
+    if (this.hops < this.call.followRedirects && isRedirect(statusCode) && this.follow(statusCode, upstream.headers.location)) {
+      return false;
+    }
+    const head: ResponseHead = { status: statusCode, headers: upstream.headers };
+    mergePresetHeaders(this.res, head.headers);
+
+    const hook = this.call.onHeaders;
+    if (!hook) return this.sendHead(head, upstream.contentLength, statusCode);
+    let result: ReturnType<typeof hook>;
+    try {
+      result = hook(head);
+    } catch (err) {
+      this.failHook(err);
+      return false;
+    }
+    if (isPromise(result)) {
+      result.then(
+        (replacement) => {
+          if (this.sendHead(replacement ?? head, upstream.contentLength, statusCode)) this.resumeUpstream?.();
+        },
+        (err) => this.failHook(err),
+      );
+      return false;
+    }
+    return this.sendHead(result ?? head, upstream.contentLength, statusCode);
+  }
+
+  upstreamData(chunk: Buffer): boolean {
+    if (this.stage !== 'body') return false;
+    this.idleTimer?.refresh();
+    if (this.pendingHead) this.writeHead();
+    if (this.throttle) {
+      if (this.throttle.write(chunk)) return true;
+      if (!this.drainListener) this.throttle.on('drain', this.listenForDrain());
+      return false;
+    }
+    this.bytes += chunk.length;
+    if (this.sink.write(chunk)) return true;
+    if (!this.drainListener) this.sink.onDrain(this.listenForDrain());
+    return false;
+  }
+
+  upstreamComplete(): void {
+    // Trailers are dropped: the client response is framed by the proxy, and relaying
+    // them safely needs TE: trailers negotiation (RELIABILITY A8).
+    if (this.stage !== 'body') return;
+    this.stage = 'ending';
+    clearTimeout(this.idleTimer);
+    if (this.pendingHead) this.writeHead();
+    if (this.throttle) {
+      this.throttle.once('end', () => this.sink.end(this.onFinished));
+      this.throttle.end();
+    } else {
+      this.sink.end(this.onFinished);
+    }
+  }
+
+  upstreamError(err: Error): void {
+    if (this.stage === 'upstream' && this.retryable(err)) return this.dispatch();
+    // After upstreamComplete the only errors left are those of our own abort.
+    if (this.stage === 'failed' || this.stage === 'settled' || this.stage === 'ending') return;
+    this.fail(toProxyError(err, this.target, this.headSent));
+  }
+
+  // Internals
+
+  /** Sends the current request as a new attempt, superseding any earlier one. */
+  private dispatch(): void {
+    const { url, call } = this;
+    this.attempts++;
+    this.attempt = new Attempt(this);
+    clearTimeout(this.connectTimer);
+    // The proxy's own Agent enforces the default connect timeout itself; a timer is
+    // needed only for a shorter per-call value or a dispatcher the caller owns.
+    if (call.connectTimeout > 0 && (!this.host.ownsDispatcher || call.connectTimeout < this.host.options.connectTimeout)) {
+      this.connectTimer = setTimeout(connectTimedOut, call.connectTimeout, this);
+    }
+    this.host.dispatcher.dispatch(
+      {
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: this.method as Dispatcher.HttpMethod,
+        headers: this.headers,
+        body: (this.body as Dispatcher.DispatchOptions['body']) ?? null,
+        headersTimeout: call.headersTimeout,
+        // The body idle timer below covers both directions; undici's stops while paused.
+        bodyTimeout: 0,
+      },
+      this.attempt,
+    );
+  }
+
+  private requestBody(): UpstreamBody | undefined {
+    const { call, req } = this;
+    if (call.body !== 'request') return call.body;
+    if (req.readableEnded || req.readableDidRead) {
+      throw new ProxyError(
+        'HANDOFF_INVALID_OPTIONS',
+        `body: 'request' was given but the request body was already read by another middleware: ${this.target}`,
+      );
+    }
+    if (call.bodyTimeout === 0 && call.maxBodySize === 0) return req;
+    return guardedBody(req, {
+      idleTimeout: call.bodyTimeout,
+      maxBytes: call.maxBodySize,
+      onIdle: () =>
+        this.fail(
+          new ProxyError('HANDOFF_REQUEST_TIMEOUT', `Client sent no request body bytes for ${call.bodyTimeout} ms: ${this.target}`),
+        ),
+      onTooLarge: () => this.failTooLarge(),
+    });
+  }
+
+  /** Whether the request body can be sent again (for a retry or a followed redirect): not a stream. */
+  private get replayable(): boolean {
+    return this.body === undefined || typeof this.body === 'string' || this.body instanceof Uint8Array;
+  }
+
+  /** A reset before any response may be retried once, when sending twice is safe. */
+  private retryable(err: Error): boolean {
+    const code = (err as { code?: string }).code;
+    if (this.attempts > 1 || !code || !RETRYABLE.has(code)) return false;
+    if (!IDEMPOTENT.has(this.method) && this.headers?.['idempotency-key'] === undefined) return false;
+    return this.replayable;
+  }
+
+  /** Follows a redirect: returns false when it cannot be followed and is relayed as is. */
+  private follow(status: number, location: string | string[] | undefined): boolean {
+    if (typeof location !== 'string') return false;
+    const hop = nextHop(status, location, this.url, this.method);
+    if (typeof hop === 'string') {
+      this.fail(new ProxyError('HANDOFF_INVALID_RESPONSE', `Upstream redirected to ${hop}: ${this.target}`));
+      return true;
+    }
+    if (hop.keepBody && !this.replayable) return false;
+    const to = describeTarget(hop.method, hop.url);
+    try {
+      this.host.allow?.check(hop.url, to);
+    } catch (cause) {
+      this.fail(new ProxyError('HANDOFF_REDIRECT_FORBIDDEN', `Upstream redirected to a forbidden target ${to}: ${this.target}`, { cause }));
+      return true;
+    }
+    const previous = this.attempt!;
+    const previousTarget = this.target;
+    this.headers = hopHeaders(this.headers!, this.url, hop.url, hop.keepBody);
+    if (!hop.keepBody) this.body = undefined;
+    this.hops++;
+    this.attempts = 0;
+    this.url = hop.url;
+    this.method = hop.method;
+    this.redirectedFrom = previousTarget;
+    this.dispatch();
+    // Drops the redirect's own body: its connection is destroyed, never pooled half-read.
+    previous.abort(new Error('redirect followed'));
+    return true;
+  }
+
+  /** Validates and writes the response head; returns whether the upstream may keep sending. */
+  private sendHead(head: ResponseHead, upstreamLength: number | null, upstreamStatus: number): boolean {
+    if (this.stage !== 'upstream') return false;
+    const problem = checkResponseHead(head, upstreamLength);
+    if (problem) {
+      const source = this.call.onHeaders ? 'onHeaders produced' : 'Upstream sent';
+      this.fail(new ProxyError('HANDOFF_INVALID_HEADER', `${source} an invalid response head (${problem}): ${this.target}`));
+      return false;
+    }
+    const hasBody = this.req.method !== 'HEAD' && this.method !== 'HEAD' && !NO_BODY_STATUS.has(head.status);
+    const length = head.headers['content-length'] === undefined ? null : upstreamLength;
+    // The head is written with the first body bytes, at the end, or one loop turn later,
+    // whichever comes first: an upstream error parsed in the same read (a bad first
+    // chunk) still gets a clean 502 instead of a cut connection. undici reports such an
+    // error when the socket's close callback runs, at the end of this loop turn.
+    this.pendingHead = { status: head.status, headers: head.headers, length, hasBody };
+    setImmediate(deferHead, this);
+    this.status = head.status;
+    this.stage = 'body';
+
+    const upstreamHasBody = this.method !== 'HEAD' && !NO_BODY_STATUS.has(upstreamStatus);
+    if (!hasBody && upstreamHasBody) {
+      // A bodiless answer (HEAD client, or onHeaders chose 204/304): finish now and drop the
+      // upstream body (its connection is destroyed rather than pooled half-read).
+      this.upstreamComplete();
+      this.attempt!.abort(new ProxyError('HANDOFF_ABORTED', `Upstream body not needed: ${this.target}`));
+      return false;
+    }
+    if (this.call.rateLimit > 0 && hasBody) this.throttle = this.createThrottle();
+    return true;
+  }
+
+  private writeHead(): void {
+    const { status, headers, length, hasBody } = this.pendingHead!;
+    this.pendingHead = undefined;
+    this.sink.head(status, headers, length, hasBody);
+    this.headSent = true;
+  }
+
+  /**
+   * Runs one loop turn after the upstream head: writes the head if no body byte has,
+   * and starts the body idle timer for a body still flowing (a response that ended
+   * within that turn never needs one).
+   */
+  flushHead(): void {
+    if (this.stage !== 'body' && this.stage !== 'ending') return;
+    if (this.pendingHead) this.writeHead();
+    if (this.stage === 'body' && this.call.bodyTimeout > 0) this.idleTimer = setTimeout(idleTimedOut, this.call.bodyTimeout, this);
+  }
+
+  private createThrottle(): Throttle {
+    const throttle = createThrottle(this.call.rateLimit);
+    throttle.on('data', (chunk: Buffer) => {
+      this.idleTimer?.refresh();
+      this.bytes += chunk.length;
+      if (!this.sink.write(chunk)) {
+        throttle.pause();
+        if (!this.resumeThrottle) {
+          this.resumeThrottle = () => {
+            this.idleTimer?.refresh();
+            throttle.resume();
+          };
+          this.sink.onDrain(this.resumeThrottle);
+        }
+      }
+    });
+    throttle.on('error', (err) => this.fail(toProxyError(err, this.target, true)));
+    return throttle;
+  }
+
+  private failHook(err: unknown): void {
+    this.fail(new ProxyError('HANDOFF_HOOK_FAILED', `onHeaders failed: ${this.target}`, { cause: err }));
+  }
+
+  private failTooLarge(): void {
+    this.fail(
+      new ProxyError('HANDOFF_REQUEST_TOO_LARGE', `Request body exceeds maxBodySize (${this.call.maxBodySize} bytes): ${this.target}`),
+    );
+  }
+
+  /**
+   * Ends the transfer with an error, once: the upstream is aborted (its socket
+   * destroyed, never pooled half-read), timers stop, the slot is released, and the
+   * client gets an error response if nothing was sent yet, or a cut connection.
+   */
+  private fail(error: ProxyError): void {
+    if (this.stage === 'failed' || this.stage === 'settled') return;
+    const queued = this.stage === 'queued';
+    this.stage = 'failed';
+    this.error = error;
+    this.stopTimers();
+    if (queued) this.host.gate.leave(this);
+    this.attempt?.abort(error);
+    this.releaseSlot();
+    this.pendingHead = undefined;
+    if (!this.headSent) this.status = 0;
+
+    if (this.clientGone) return this.settle();
+    if (this.headSent) {
+      this.sink.abort();
+      return this.settle();
+    }
+    void this.answer(error);
+  }
+
+  private async answer(error: ProxyError): Promise<void> {
+    let response: ErrorResponse = defaultErrorResponse(error, this.host.options.retryAfter);
+    if (this.call.onError) {
+      try {
+        const answer = await this.call.onError(error);
+        if (answer) {
+          const custom = answerResponse(answer);
+          if ('problem' in custom) error.message += ` (onError answer ignored: ${custom.problem})`;
+          else response = custom;
+        }
+      } catch (err) {
+        error.message += ` (onError threw: ${err instanceof Error ? err.message : String(err)})`;
+      }
+    }
+    if (this.clientGone || this.stage === 'settled') return this.settle();
+    const headers = response.head.headers;
+    mergePresetHeaders(this.res, headers, false);
+    if (!this.req.complete && this.call.mode === 'response' && this.req.httpVersionMajor === 1) {
+      // The rest of an unread upload would otherwise be read and discarded before the next request.
+      headers.connection = 'close';
+    }
+    const hasBody = this.req.method !== 'HEAD';
+    this.sink.head(response.head.status, headers, response.body.length, hasBody);
+    this.headSent = true;
+    this.status = response.head.status;
+    if (hasBody) this.sink.write(response.body);
+    this.sink.end(() => this.settle());
+  }
+
+  private settle(): void {
+    if (this.stage === 'settled') return;
+    this.stage = 'settled';
+    this.stopTimers();
+    this.res.off('close', this.onClientClose);
+    this.res.off('error', this.onClientClose);
+    if (this.drainListener && !this.throttle) this.sink.offDrain(this.drainListener);
+    if (this.resumeThrottle) this.sink.offDrain(this.resumeThrottle);
+    if (this.onSignal) this.call.signal!.removeEventListener('abort', this.onSignal);
+    const outcome: ProxyOutcome = {
+      status: this.status,
+      bytes: this.bytes,
+      durationMs: performance.now() - this.started,
+    };
+    if (this.error) outcome.error = this.error;
+    this.outcome = outcome;
+    this.host.settled(this);
+    try {
+      this.call.onComplete?.(outcome);
+    } finally {
+      this.resolveDone(outcome);
+    }
+  }
+
+  private releaseSlot(): void {
+    if (!this.holdsSlot) return;
+    this.holdsSlot = false;
+    this.host.gate.release();
+  }
+
+  private stopTimers(): void {
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.idleTimer);
+    if (this.throttle) {
+      this.throttle.removeAllListeners('data');
+      this.throttle.destroy();
+    }
+  }
+
+  private readonly onFinished = (): void => {
+    if (this.stage !== 'ending') return;
+    this.releaseSlot();
+    this.settle();
+  };
+
+  /**
+   * Made on the first backpressure pause (most small responses never pause) and kept
+   * until the transfer settles: one listener per transfer rather than one per chunk.
+   */
+  private listenForDrain(): () => void {
+    this.drainListener = () => {
+      if (this.stage !== 'body') return;
+      this.idleTimer?.refresh();
+      this.resumeUpstream?.();
+    };
+    return this.drainListener;
+  }
+
+  private readonly onClientClose = (): void => {
+    if (this.stage === 'settled') return;
+    this.clientGone = true;
+    if (this.stage === 'failed') return this.settle();
+    this.fail(new ProxyError('HANDOFF_CLIENT_ABORTED', `Client went away before the response was complete: ${this.target}`));
+  };
+
+  connectTimedOut(): void {
+    if (this.attempt?.connected) return;
+    this.fail(
+      new ProxyError('HANDOFF_CONNECT_TIMEOUT', `No upstream connection within ${this.call.connectTimeout} ms: ${this.target}`),
+    );
+  }
+
+  idleTimedOut(): void {
+    this.fail(new ProxyError('HANDOFF_BODY_TIMEOUT', `No body progress for ${this.call.bodyTimeout} ms: ${this.target}`));
+  }
+}
+
+// Timer and immediate callbacks take the transfer as an argument, so no closure is made per request.
+function connectTimedOut(transfer: Transfer): void {
+  transfer.connectTimedOut();
+}
+
+function idleTimedOut(transfer: Transfer): void {
+  transfer.idleTimedOut();
+}
+
+function flushHead(transfer: Transfer): void {
+  transfer.flushHead();
+}
+
+function deferHead(transfer: Transfer): void {
+  setImmediate(flushHead, transfer);
+}
+
+function isPromise<T>(value: unknown): value is Promise<T> {
+  return typeof (value as Promise<T> | undefined)?.then === 'function';
+}
+
+/**
+ * Headers the app set on the response before handing it off (CORS, Vary, …)
+ * are kept: they override the upstream's unless `override` is false, and are
+ * removed from `res` so the head written is exactly what was validated.
+ */
+function mergePresetHeaders(res: ServerResponse, into: Record<string, string | string[]>, override = true): void {
+  const names = res.getHeaderNames();
+  if (names.length === 0) return;
+  for (const name of names) {
+    const value = res.getHeader(name);
+    res.removeHeader(name);
+    if (value === undefined || (!override && into[name] !== undefined)) continue;
+    into[name] = typeof value === 'number' ? String(value) : value;
+  }
+}

@@ -1,0 +1,84 @@
+import type { Context, Middleware } from 'koa';
+import {
+  createProxy,
+  type CloseOptions,
+  type OnHeaders,
+  type Proxy,
+  type ProxyCallOptions,
+  type ProxyHandle,
+  type ProxyOptions,
+} from '@handoff/core';
+
+export {
+  ProxyError,
+  isProxyError,
+  type CloseOptions,
+  type ErrorAnswer,
+  type OnComplete,
+  type OnError,
+  type OnHeaders,
+  type ProxyCallOptions,
+  type ProxyHandle,
+  type ProxyMode,
+  type ProxyOptions,
+  type ProxyOutcome,
+  type ProxyStats,
+  type ResponseHead,
+} from '@handoff/core';
+
+export type ProxyFetch = (url: string | URL, optionsOrOnHeaders?: ProxyCallOptions | OnHeaders) => Promise<ProxyHandle>;
+
+declare module 'koa' {
+  interface DefaultContext {
+    /**
+     * Hands the response off to `url`: sets `ctx.respond = false` and resolves as
+     * soon as the proxy owns the response, while the bytes still flow. The
+     * returned handle's `done` settles with the outcome.
+     */
+    proxyFetch: ProxyFetch;
+  }
+  interface DefaultState {
+    /** The handle of the transfer this request handed off to, for logging middleware. */
+    handoff?: ProxyHandle;
+  }
+}
+
+/** The middleware, with the proxy behind it for stats and shutdown. */
+export interface HandoffMiddleware extends Middleware {
+  readonly proxy: Proxy;
+  /** Stops admitting, drains in-flight transfers until the deadline, aborts the rest. */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+/**
+ * Koa middleware installing `ctx.proxyFetch(url, optionsOrOnHeaders?)`.
+ * `options` are the defaults for every call made through it.
+ */
+export function handoff(options?: ProxyOptions): HandoffMiddleware {
+  const proxy = createProxy(options);
+
+  const middleware = function handoffMiddleware(ctx: Context, next: () => Promise<unknown>) {
+    ctx.proxyFetch = (url, optionsOrOnHeaders) => proxyFetch(proxy, ctx, url, optionsOrOnHeaders);
+    return next();
+  };
+  return Object.assign(middleware, {
+    proxy,
+    close: (closeOptions?: CloseOptions) => proxy.close(closeOptions),
+  });
+}
+
+async function proxyFetch(
+  proxy: Proxy,
+  ctx: Context,
+  url: string | URL,
+  optionsOrOnHeaders?: ProxyCallOptions | OnHeaders,
+): Promise<ProxyHandle> {
+  const options = typeof optionsOrOnHeaders === 'function' ? { onHeaders: optionsOrOnHeaders } : optionsOrOnHeaders;
+  const handle = proxy.fetch(ctx.req, ctx.res, url, options);
+  ctx.respond = false;
+  ctx.state.handoff = handle;
+  void handle.done.then((outcome) => {
+    if (outcome.error) ctx.app.emit('error', outcome.error, ctx);
+  });
+  return handle;
+}

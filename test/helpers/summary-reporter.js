@@ -1,0 +1,8 @@
+// Prints the plain closing line CI reads ("N passed, N failed, N skipped").
+class SummaryReporter {
+  onRunComplete(_contexts, results) {
+    const { numPassedTests, numFailedTests, numPendingTests, numTodoTests } = results;
+    process.stdout.write(`\njest: ${numPassedTests} passed, ${numFailedTests} failed, ${numPendingTests + numTodoTests} skipped\n`);
+  }
+}
+module.exports = SummaryReporter;

@@ -1,0 +1,102 @@
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { Readable } from 'node:stream';
+import type { ProxyCallOptions, ProxyMode } from '@handoff/koa';
+import { request } from './helpers/client';
+import { recordingRoute } from './helpers/handles';
+import { gateway, until, upstream, type Gateway, type Running } from './helpers/servers';
+
+const MODES: ProxyMode[] = ['response', 'socket'];
+
+describe.each(MODES)('request bodies sent upstream (%s mode)', (mode) => {
+  let origin: Running;
+  let proxy: Gateway;
+  let received: { method: string; headers: http.IncomingHttpHeaders; sha: string; bytes: number }[];
+
+  beforeEach(async () => {
+    received = [];
+    origin = await upstream((req, res) => {
+      const hash = createHash('sha256');
+      let bytes = 0;
+      req.on('data', (chunk: Buffer) => {
+        hash.update(chunk);
+        bytes += chunk.length;
+      });
+      req.on('end', () => {
+        received.push({ method: req.method!, headers: req.headers, sha: hash.digest('hex'), bytes });
+        res.end(String(bytes));
+      });
+    });
+  });
+
+  afterEach(async () => {
+    await proxy.close();
+    await origin.close();
+  });
+
+  const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+  it("streams the client's upload with body: 'request', keeping its content type and length", async () => {
+    proxy = await gateway((ctx) => ctx.proxyFetch(`${origin.url}/up`, { mode, method: 'PUT', body: 'request' }));
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    const reply = await request(proxy.url, {
+      method: 'POST',
+      body: data,
+      headers: { 'content-type': 'application/x-thing', 'content-length': data.length },
+    });
+    expect(reply.body.toString()).toBe(String(data.length));
+    expect(received[0]).toMatchObject({ method: 'PUT', sha: sha(data), bytes: data.length });
+    expect(received[0]!.headers['content-type']).toBe('application/x-thing');
+    expect(received[0]!.headers['content-length']).toBe(String(data.length));
+  });
+
+  it('streams a chunked upload of unknown length', async () => {
+    proxy = await gateway((ctx) => ctx.proxyFetch(`${origin.url}/up`, { mode, method: 'POST', body: 'request' }));
+    const parts = [randomBytes(1000), randomBytes(70_000), randomBytes(5)];
+    const reply = await new Promise<string>((resolve, reject) => {
+      const req = http.request(`${proxy.url}/`, { method: 'POST', agent: false }, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      for (const part of parts) req.write(part);
+      req.end();
+    });
+    expect(reply).toBe('71005');
+    expect(received[0]!.sha).toBe(sha(Buffer.concat(parts)));
+    expect(received[0]!.headers['transfer-encoding']).toBe('chunked');
+  });
+
+  it.each<[string, () => ProxyCallOptions['body'], Buffer]>([
+    ['a string', () => 'text body', Buffer.from('text body')],
+    ['a Buffer', () => Buffer.from([1, 2, 3]), Buffer.from([1, 2, 3])],
+    ['a Uint8Array', () => new Uint8Array([4, 5]), Buffer.from([4, 5])],
+    ['a Readable', () => Readable.from([Buffer.from('a'), Buffer.from('bc')]), Buffer.from('abc')],
+  ])('sends %s as the body', async (_what, body, expected) => {
+    proxy = await gateway((ctx) =>
+      ctx.proxyFetch(`${origin.url}/up`, { mode, method: 'POST', body: body(), headers: { 'content-type': 'text/plain' } }),
+    );
+    await request(proxy.url);
+    expect(received[0]).toMatchObject({ method: 'POST', sha: sha(expected), bytes: expected.length });
+  });
+
+  it('aborts the upstream upload when the client leaves mid-upload, leaving nothing complete upstream', async () => {
+    const recorded = recordingRoute(`${origin.url}/up`, { mode, method: 'POST', body: 'request' });
+    proxy = await gateway(recorded.route);
+    const upstreamClosed = new Promise<void>((resolve) =>
+      origin.server.once('request', (upstreamReq: http.IncomingMessage) => upstreamReq.on('close', resolve)),
+    );
+    const upstreamStarted = new Promise((resolve) => origin.server.once('request', resolve));
+    const req = http.request(`${proxy.url}/`, { method: 'POST', agent: false, headers: { 'content-length': 1_000_000 } });
+    req.on('error', () => {});
+    req.write(randomBytes(64 * 1024));
+    await upstreamStarted;
+    req.destroy();
+    await upstreamClosed;
+    const outcome = await recorded.handles[0]!.done;
+    expect(outcome.error!.code).toBe('HANDOFF_CLIENT_ABORTED');
+    await until(() => proxy.handoff.proxy.stats.inFlight === 0, 'slot released');
+    expect(received).toEqual([]);
+  });
+});
