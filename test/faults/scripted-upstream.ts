@@ -8,7 +8,9 @@ export type Step =
   | { request: true }
   | { end: true }
   | { reset: true }
-  | { hang: true };
+  | { hang: true }
+  /** Runs a function with the socket and waits for it (to pause at a point the test controls). */
+  | { run: (socket: net.Socket) => unknown };
 
 export interface ScriptedUpstream extends Running {
   /** Connections accepted so far. */
@@ -57,6 +59,7 @@ export async function scriptedUpstream(script: Step[] | ((connection: number) =>
         else if ('end' in step) return void socket.end();
         else if ('reset' in step) return void socket.resetAndDestroy();
         else if ('hang' in step) return;
+        else if ('run' in step) await step.run(socket);
       }
     })();
   });
