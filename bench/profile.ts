@@ -1,0 +1,168 @@
+/**
+ * The profiles behind the README's account of the targets handoff misses (issue #4):
+ *   cpu: a V8 CPU profile of each contender relaying the 64 MiB body to wrk (4 connections,
+ *        5 s), as self time per function — where a large-body transfer spends its time;
+ *   gc:  a GC trace of each contender at the latency scenario's fixed rate (1,000 req/s of
+ *        1 KiB over 10 connections, 4 s) — how many young-generation collections run, how
+ *        long they stop the process, and how much they promote; the p99 tail follows them.
+ * Needs wrk (apt-get install wrk); uses nginx as the origin when it is installed, like the
+ * benchmark. Writes bench/profiles.md. `pnpm --filter handoff-bench profile`.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { BENCH_DIR, WORK_DIR } from './config';
+import { CONTENDERS } from './contenders/list';
+import { buildChildren, built, sourceRevision } from './lib/build';
+import { firstMessage, killAll, start, stop, type Child } from './lib/children';
+import { findExecutable, findNginx } from './nginx/start';
+import { ensureBodies, LARGE_PATH, SMALL_PATH } from './origin/files';
+import { startOrigin } from './origin/start';
+
+const run = promisify(execFile);
+const PROFILED = (process.env.PROFILE_ONLY ?? 'handoff-response,handoff-socket,floor,relay,http-proxy').split(',');
+const PROFILE_DIR = path.join(WORK_DIR, 'profiles');
+
+interface Wrk {
+  requests: number;
+  bytes: number;
+  duration_us: number;
+  p50_us: number;
+  p99_us: number;
+}
+
+async function wrk(binary: string, url: string, connections: number, seconds: number, delayMs?: number): Promise<Wrk> {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '-s', path.join(BENCH_DIR, 'load/wrk-report.lua'), url];
+  const env = { ...process.env, ...(delayMs ? { WRK_DELAY_MS: String(delayMs) } : {}) };
+  const { stdout } = await run(binary, args, { env, timeout: (seconds + 20) * 1000 });
+  return JSON.parse(stdout.split('\n').find((l) => l.startsWith('WRK_JSON '))!.slice('WRK_JSON '.length)) as Wrk;
+}
+
+/** Starts a compiled contender with extra V8 flags; its stdout is kept whole for the GC trace. */
+async function contender(id: string, originUrl: string, flags: string[]): Promise<{ child: Child; url: string; stdout: () => string }> {
+  const spec = CONTENDERS.find((c) => c.id === id && c.file);
+  if (!spec) throw new Error(`profile: no Node contender '${id}'`);
+  const child = start(id, process.execPath, [...flags, built(spec.file!)], {
+    ipc: true,
+    captureStdout: true,
+    env: { ...spec.env, ORIGIN: originUrl, NODE_ENV: 'production' },
+  });
+  let out = '';
+  child.process.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  const { port } = await firstMessage<{ port: number }>(child);
+  return { child, url: `http://127.0.0.1:${port}`, stdout: () => out };
+}
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+function selfTimes(profile: CpuProfile): { total: number; rows: [string, number][] } {
+  const byNode = new Map<number, number>();
+  profile.samples.forEach((id, i) => byNode.set(id, (byNode.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const byFunction = new Map<string, number>();
+  let total = 0;
+  for (const node of profile.nodes) {
+    const time = byNode.get(node.id) ?? 0;
+    total += time;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const where = url ? ` ${url.replace(/^.*node_modules\/(\.pnpm\/[^/]+\/node_modules\/)?/, '')}:${lineNumber + 1}` : '';
+    const key = `${functionName || '(anonymous)'}${where}`;
+    byFunction.set(key, (byFunction.get(key) ?? 0) + time);
+  }
+  return { total, rows: [...byFunction].sort((a, b) => b[1] - a[1]) };
+}
+
+async function cpu(binary: string, id: string, originUrl: string): Promise<string> {
+  const dir = path.join(PROFILE_DIR, id);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const c = await contender(id, originUrl, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  const r = await wrk(binary, c.url + LARGE_PATH, 4, 5);
+  // Contenders exit when the IPC channel closes, which writes the profile.
+  c.child.process.disconnect();
+  await c.child.exited;
+  const file = fs.readdirSync(dir).find((n) => n.endsWith('.cpuprofile'))!;
+  const { total, rows } = selfTimes(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as CpuProfile);
+  const mbs = r.bytes / 1e6 / (r.duration_us / 1e6);
+  const lines = rows.slice(0, 12).map(([k, t]) => `| ${((100 * t) / total).toFixed(1)}% | \`${k.replace(/\|/g, '\\|')}\` |`);
+  return [`#### ${id}: ${Math.round(mbs)} MB/s`, '', '| self | function |', '| ---: | --- |', ...lines, ''].join('\n');
+}
+
+async function gc(binary: string, id: string, originUrl: string): Promise<string> {
+  const c = await contender(id, originUrl, ['--trace-gc-nvp']);
+  await wrk(binary, c.url + SMALL_PATH, 10, 2, 10); // warm-up
+  const from = c.stdout().length;
+  const r = await wrk(binary, c.url + SMALL_PATH, 10, 4, 10);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const trace = c.stdout().slice(from);
+  await stop(c.child);
+  const field = (line: string, name: string) => Number(new RegExp(` ${name}=([\\d.]+)`).exec(line)?.[1] ?? 0);
+  const scavenges = trace.split('\n').filter((l) => / gc=s /.test(l));
+  const pauses = scavenges.map((l) => field(l, 'pause'));
+  const promoted = scavenges.map((l) => field(l, 'promoted'));
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const marks = trace.split('\n').filter((l) => / gc=(ms|mc) /.test(l)).length;
+  return (
+    `| ${id} | ${r.requests} | ${(r.p50_us / 1000).toFixed(2)} | ${(r.p99_us / 1000).toFixed(2)} | ${scavenges.length} | ` +
+    `${(sum(pauses) / (pauses.length || 1)).toFixed(2)} | ${Math.max(0, ...pauses).toFixed(2)} | ` +
+    `${Math.round(sum(promoted) / (promoted.length || 1) / 1024)} | ${marks} |`
+  );
+}
+
+async function main(): Promise<void> {
+  const binary = findExecutable('wrk');
+  if (!binary) {
+    console.error('profile: needs wrk (apt-get install wrk)');
+    process.exit(2);
+  }
+  process.on('exit', killAll);
+  fs.mkdirSync(WORK_DIR, { recursive: true });
+  ensureBodies();
+  const revision = sourceRevision();
+  await buildChildren([...new Set(CONTENDERS.flatMap((c) => c.file ?? [])), 'origin/node-origin.ts']);
+  const nginx = findNginx();
+  const origin = await startOrigin(nginx);
+  console.log(`profile: handoff at ${revision}; origin ${origin.kind} ${origin.url}; contenders ${PROFILED.join(', ')}`);
+  const sections: string[] = [];
+  for (const id of PROFILED) {
+    console.log(`cpu ${id}`);
+    sections.push(await cpu(binary, id, origin.url));
+  }
+  const gcRows: string[] = [];
+  for (const id of PROFILED) {
+    console.log(`gc  ${id}`);
+    gcRows.push(await gc(binary, id, origin.url));
+  }
+  await stop(origin.child);
+  const report = [
+    '# Profiles (bench/profile.ts)',
+    '',
+    `Written by \`pnpm --filter handoff-bench profile\` on ${new Date().toISOString()}; handoff at ${revision}; origin: ${origin.kind}. ` +
+      'One run, not interleaved: proportions matter here, not absolute figures.',
+    '',
+    '## CPU: 64 MiB bodies, 4 connections, 5 s',
+    '',
+    'Self time per function in the contender process. `writeBuffer` is the write(2) to the client socket, `(idle)` the time the',
+    'process waited for the origin, the client or the CPU (two cores are shared by origin, wrk and contender).',
+    '',
+    ...sections,
+    '## GC at 1,000 req/s of 1 KiB (10 connections, 4 s)',
+    '',
+    '| contender | requests | p50 ms | p99 ms | scavenges | mean pause ms | max pause ms | promoted KiB per scavenge | mark-compacts |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...gcRows,
+    '',
+  ].join('\n');
+  fs.writeFileSync(path.join(BENCH_DIR, 'profiles.md'), report);
+  console.log(report);
+  console.log('written: bench/profiles.md');
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
