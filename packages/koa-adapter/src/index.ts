@@ -1,5 +1,6 @@
 import type { Context, Middleware } from 'koa';
 import {
+  ProxyError,
   createProxy,
   type CloseOptions,
   type OnHeaders,
@@ -58,13 +59,39 @@ export function handoff(options?: ProxyOptions): HandoffMiddleware {
   const proxy = createProxy(options);
 
   const middleware = function handoffMiddleware(ctx: Context, next: () => Promise<unknown>) {
-    ctx.proxyFetch = (url, optionsOrOnHeaders) => proxyFetch(proxy, ctx, url, optionsOrOnHeaders);
+    installProxyFetch(ctx.app);
+    (ctx as ProxiedContext)[PROXY] = proxy;
     return next();
   };
   return Object.assign(middleware, {
     proxy,
     close: (closeOptions?: CloseOptions) => proxy.close(closeOptions),
   });
+}
+
+/** The proxy of the handoff() middleware that ran last for this request. */
+const PROXY = Symbol('handoff.proxy');
+type ProxiedContext = Context & { [PROXY]?: Proxy };
+
+/**
+ * `ctx.proxyFetch` is one method on the app's context prototype, installed on first
+ * use, rather than a closure assigned to every ctx: per-request closures stored on the
+ * context made V8 promote about 0.6 MB per young-generation collection instead of
+ * 0.09 MB, and those collections set the p99 latency (bench/profiles.md).
+ */
+function installProxyFetch(app: Context['app']): void {
+  if (Object.prototype.hasOwnProperty.call(app.context, 'proxyFetch')) return;
+  Object.defineProperty(app.context, 'proxyFetch', { value: contextProxyFetch, writable: true, configurable: true });
+}
+
+function contextProxyFetch(this: ProxiedContext, url: string | URL, optionsOrOnHeaders?: ProxyCallOptions | OnHeaders) {
+  const proxy = this[PROXY];
+  if (!proxy) {
+    return Promise.reject(
+      new ProxyError('HANDOFF_INVALID_OPTIONS', 'ctx.proxyFetch was called on a request the handoff() middleware did not run for'),
+    );
+  }
+  return proxyFetch(proxy, this, url, optionsOrOnHeaders);
 }
 
 async function proxyFetch(
