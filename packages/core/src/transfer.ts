@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Throttle } from 'stream-throttle';
 import type { Dispatcher } from 'undici';
+import type { HttpCache } from './cache/http-cache';
+import { kTrace, markResponse, newTrace, type CacheTrace } from './cache/trace';
 import { ProxyError, describeTarget, toProxyError } from './errors';
 import type { Gate, Waiter } from './gate/gate';
 import { buildRequestHeaders } from './headers/request-headers';
@@ -27,6 +29,8 @@ export interface TransferHost {
   readonly allow: AllowPolicy | undefined;
   /** Whether `dispatcher` is the proxy's own Agent (whose connect timeout is the default). */
   readonly ownsDispatcher: boolean;
+  /** The proxy's cache, when it has one: its dispatcher is `dispatcher` composed with the cache. */
+  readonly cache: HttpCache | undefined;
   settled(transfer: Transfer): void;
 }
 
@@ -46,6 +50,8 @@ type UpstreamBody = string | Uint8Array | Readable | AsyncIterable<Buffer>;
 const NO_BODY_STATUS = new Set([204, 304]);
 /** Safe to send twice (RFC 9110 §9.2.2); other methods only with an Idempotency-Key. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+/** Methods answered from the cache (other methods still pass through it, which invalidates on success). */
+const CACHED_METHODS = new Set(['GET', 'HEAD']);
 /** A reset before any response byte: the stale keep-alive connection race. */
 const RETRYABLE = new Set(['ECONNRESET', 'UND_ERR_SOCKET']);
 
@@ -85,6 +91,7 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
   private drainListener: (() => void) | undefined;
   private resumeThrottle: (() => void) | undefined;
   private onSignal: (() => void) | undefined;
+  private trace: CacheTrace | undefined;
 
   constructor(
     private readonly host: TransferHost,
@@ -176,6 +183,11 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
     if (this.hops < this.call.followRedirects && isRedirect(statusCode) && this.follow(statusCode, upstream.headers.location)) {
       return false;
     }
+    if (this.trace) {
+      const status = markResponse(this.trace, statusCode, upstream.headers);
+      upstream.headers['x-cache'] = status;
+      this.host.cache!.record(status);
+    }
     const head: ResponseHead = { status: statusCode, headers: upstream.headers };
     mergePresetHeaders(this.res, head.headers);
 
@@ -250,19 +262,20 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
     if (call.connectTimeout > 0 && (!this.host.ownsDispatcher || call.connectTimeout < this.host.options.connectTimeout)) {
       this.connectTimer = setTimeout(connectTimedOut, call.connectTimeout, this);
     }
-    this.host.dispatcher.dispatch(
-      {
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: this.method as Dispatcher.HttpMethod,
-        headers: this.headers,
-        body: (this.body as Dispatcher.DispatchOptions['body']) ?? null,
-        headersTimeout: call.headersTimeout,
-        // The body idle timer below covers both directions; undici's stops while paused.
-        bodyTimeout: 0,
-      },
-      this.attempt,
-    );
+    const cache = call.cache ? this.host.cache : undefined;
+    this.trace = cache && CACHED_METHODS.has(this.method) ? newTrace() : undefined;
+    const options: Dispatcher.DispatchOptions & { [kTrace]?: CacheTrace } = {
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method: this.method as Dispatcher.HttpMethod,
+      headers: this.headers,
+      body: (this.body as Dispatcher.DispatchOptions['body']) ?? null,
+      headersTimeout: call.headersTimeout,
+      // The body idle timer below covers both directions; undici's stops while paused.
+      bodyTimeout: 0,
+    };
+    if (this.trace) options[kTrace] = this.trace;
+    (cache ? cache.dispatcher : this.host.dispatcher).dispatch(options, this.attempt);
   }
 
   private requestBody(): UpstreamBody | undefined {
