@@ -1,0 +1,120 @@
+// RFC 9111 §4.3: stale or no-cache entries are revalidated with conditional requests; a 304 refreshes them.
+import type http from 'node:http';
+import { cacheRig, hits, type CacheRig } from './helpers';
+import type { SeenRequest } from '../helpers/recording-upstream';
+
+interface Version {
+  etag?: string;
+  lastModified?: string;
+  cacheControl: string;
+  body: string;
+}
+
+describe('cache revalidation (RFC 9111 §4.3)', () => {
+  let rig: CacheRig;
+  let current: Version;
+  /** What the origin answers to a request that still matches: 304, or fail with 500. */
+  let onMatch: 'not-modified' | 'error' = 'not-modified';
+
+  function respond(seen: SeenRequest, res: http.ServerResponse): void {
+    if (onMatch === 'error' && rig.origin.requests.length > 1) {
+      res.statusCode = 500;
+      return void res.end('origin down');
+    }
+    const matches =
+      (current.etag !== undefined && seen.headers['if-none-match'] === current.etag) ||
+      (current.etag === undefined && current.lastModified !== undefined && seen.headers['if-modified-since'] === current.lastModified);
+    if (current.etag) res.setHeader('etag', current.etag);
+    if (current.lastModified) res.setHeader('last-modified', current.lastModified);
+    res.setHeader('cache-control', current.cacheControl);
+    if (matches) {
+      res.statusCode = 304;
+      return void res.end();
+    }
+    res.setHeader('content-type', 'text/plain');
+    res.end(current.body);
+  }
+
+  beforeEach(async () => {
+    onMatch = 'not-modified';
+    rig = await cacheRig((seen, res) => respond(seen, res));
+  });
+
+  afterEach(() => rig.close());
+
+  it('revalidates a stale entry with If-None-Match and serves it after a 304, marked REVALIDATED', async () => {
+    current = { etag: '"v1"', cacheControl: 'max-age=0', body: 'version one' };
+    const first = await rig.get('/doc');
+    expect(first.headers['x-cache']).toBe('MISS');
+    const second = await rig.get('/doc');
+    expect(rig.origin.requests[1]!.headers['if-none-match']).toBe('"v1"');
+    expect(second.status).toBe(200);
+    expect(second.headers['x-cache']).toBe('REVALIDATED');
+    expect(second.headers.etag).toBe('"v1"');
+    expect(second.headers.age).toBe('0');
+    expect(second.headers.warning).toBeUndefined();
+    expect(second.body.toString()).toBe('version one');
+    expect(rig.gw.handoff.proxy.stats.cache).toMatchObject({ misses: 1, revalidated: 1 });
+  });
+
+  it('revalidates with If-Modified-Since when the entry has only Last-Modified', async () => {
+    const lastModified = new Date(Date.now() - 3_600_000).toUTCString();
+    current = { lastModified, cacheControl: 'max-age=0', body: 'dated' };
+    await rig.get('/dated');
+    const second = await rig.get('/dated');
+    expect(rig.origin.requests[1]!.headers['if-modified-since']).toBe(lastModified);
+    expect(second.headers['x-cache']).toBe('REVALIDATED');
+    expect(second.body.toString()).toBe('dated');
+  });
+
+  it('replaces the entry when revalidation brings a new representation', async () => {
+    current = { etag: '"v1"', cacheControl: 'max-age=0', body: 'version one' };
+    await rig.get('/doc');
+    current = { etag: '"v2"', cacheControl: 'max-age=60', body: 'version two' };
+    const changed = await rig.get('/doc');
+    expect(changed.headers['x-cache']).toBe('MISS');
+    expect(changed.body.toString()).toBe('version two');
+    const cached = await rig.get('/doc');
+    expect(cached.headers['x-cache']).toBe('HIT');
+    expect(cached.body.toString()).toBe('version two');
+    expect(hits(rig.origin, '/doc')).toBe(2);
+  });
+
+  it('respects Cache-Control: no-cache from the origin: stored, but never reused without asking the origin (§5.2.2.4)', async () => {
+    current = { etag: '"nc"', cacheControl: 'no-cache', body: 'always ask' };
+    await rig.get('/nc');
+    const second = await rig.get('/nc');
+    expect(second.headers['x-cache']).toBe('REVALIDATED');
+    expect(rig.origin.requests[1]!.headers['if-none-match']).toBe('"nc"');
+    const third = await rig.get('/nc');
+    expect(third.headers['x-cache']).not.toBe('HIT');
+    expect(third.body.toString()).toBe('always ask');
+    expect(hits(rig.origin, '/nc')).toBe(3);
+  });
+
+  it('serves a fresh entry without asking the origin, then revalidates once it is stale', async () => {
+    current = { etag: '"f"', cacheControl: 'max-age=60', body: 'fresh' };
+    await rig.get('/fresh');
+    expect((await rig.get('/fresh')).headers['x-cache']).toBe('HIT');
+    expect(hits(rig.origin, '/fresh')).toBe(1);
+  });
+
+  it('does not serve a stale must-revalidate entry when the origin fails; the error is relayed (§4.2.4)', async () => {
+    current = { etag: '"m"', cacheControl: 'max-age=0, must-revalidate', body: 'strict' };
+    await rig.get('/strict');
+    onMatch = 'error';
+    const failed = await rig.get('/strict');
+    expect(failed.status).toBe(500);
+    expect(failed.headers['x-cache']).toBe('MISS');
+  });
+
+  it('serves a stale entry within stale-if-error when the origin fails, marked STALE (RFC 5861)', async () => {
+    current = { etag: '"s"', cacheControl: 'max-age=0, stale-if-error=60', body: 'kept' };
+    await rig.get('/kept');
+    onMatch = 'error';
+    const stale = await rig.get('/kept');
+    expect(stale.status).toBe(200);
+    expect(stale.headers['x-cache']).toBe('STALE');
+    expect(stale.body.toString()).toBe('kept');
+  });
+});
