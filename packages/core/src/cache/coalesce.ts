@@ -248,7 +248,9 @@ class Joined implements Handler {
   onResponseError(_controller: Controller, err: Error): void {
     if (this.#settled) return;
     this.#settled = true;
-    this.handler.onResponseError?.(this.controller, err);
+    // The group is settled first: the handler may react by dispatching again (a retry),
+    // which must start a new group rather than join this finished one.
     this.onSettle?.(this.#reason ? 'aborted' : 'failed', err);
+    this.handler.onResponseError?.(this.controller, err);
   }
 }
