@@ -117,4 +117,34 @@ describe('cache revalidation (RFC 9111 §4.3)', () => {
     expect(stale.headers['x-cache']).toBe('STALE');
     expect(stale.body.toString()).toBe('kept');
   });
+
+  describe("a client's own conditional request (RFC 9111 §4.3.2)", () => {
+    it('is answered 304 by the cache when its ETag matches the fresh entry, without asking the origin', async () => {
+      current = { etag: '"c1"', cacheControl: 'max-age=60', body: 'client copy' };
+      const first = await rig.get('/c', { headers: { 'if-none-match': '"c1"' } });
+      // A miss goes upstream without the client's validator, and the full response is relayed and stored.
+      expect(first.status).toBe(200);
+      expect(rig.origin.requests[0]!.headers['if-none-match']).toBeUndefined();
+      const second = await rig.get('/c', { headers: { 'if-none-match': 'W/"other", "c1"' } });
+      expect(second.status).toBe(304);
+      expect(second.headers['x-cache']).toBe('HIT');
+      expect(second.headers.etag).toBe('"c1"');
+      expect(second.body.length).toBe(0);
+      const other = await rig.get('/c', { headers: { 'if-none-match': '"old"' } });
+      expect(other.status).toBe(200);
+      expect(other.body.toString()).toBe('client copy');
+      expect(hits(rig.origin, '/c')).toBe(1);
+    });
+
+    it('is answered 304 on If-Modified-Since when the entry has not changed since', async () => {
+      const lastModified = new Date(Date.now() - 3_600_000).toUTCString();
+      current = { lastModified, cacheControl: 'max-age=60', body: 'dated copy' };
+      await rig.get('/d');
+      const since = await rig.get('/d', { headers: { 'if-modified-since': new Date().toUTCString() } });
+      expect(since.status).toBe(304);
+      const before = await rig.get('/d', { headers: { 'if-modified-since': new Date(Date.now() - 7_200_000).toUTCString() } });
+      expect(before.status).toBe(200);
+      expect(hits(rig.origin, '/d')).toBe(1);
+    });
+  });
 });

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Throttle } from 'stream-throttle';
 import type { Dispatcher } from 'undici';
 import type { HttpCache } from './cache/http-cache';
+import { notModified, takeConditional, type ClientConditional } from './cache/conditional';
 import { kTrace, markResponse, newTrace, type CacheTrace } from './cache/trace';
 import { ProxyError, describeTarget, toProxyError } from './errors';
 import type { Gate, Waiter } from './gate/gate';
@@ -92,6 +93,7 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
   private resumeThrottle: (() => void) | undefined;
   private onSignal: (() => void) | undefined;
   private trace: CacheTrace | undefined;
+  private conditional: ClientConditional | undefined;
 
   constructor(
     private readonly host: TransferHost,
@@ -183,12 +185,14 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
     if (this.hops < this.call.followRedirects && isRedirect(statusCode) && this.follow(statusCode, upstream.headers.location)) {
       return false;
     }
+    let status = statusCode;
     if (this.trace) {
-      const status = markResponse(this.trace, statusCode, upstream.headers);
-      upstream.headers['x-cache'] = status;
-      this.host.cache!.record(status);
+      const cacheStatus = markResponse(this.trace, statusCode, upstream.headers);
+      upstream.headers['x-cache'] = cacheStatus;
+      this.host.cache!.record(cacheStatus);
+      if (cacheStatus !== 'MISS' && this.conditional && notModified(this.conditional, statusCode, upstream.headers)) status = 304;
     }
-    const head: ResponseHead = { status: statusCode, headers: upstream.headers };
+    const head: ResponseHead = { status, headers: upstream.headers };
     mergePresetHeaders(this.res, head.headers);
 
     const hook = this.call.onHeaders;
@@ -264,6 +268,7 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
     }
     const cache = call.cache ? this.host.cache : undefined;
     this.trace = cache && CACHED_METHODS.has(this.method) ? newTrace() : undefined;
+    if (this.trace && this.headers) this.conditional ??= takeConditional(this.headers);
     const options: Dispatcher.DispatchOptions & { [kTrace]?: CacheTrace } = {
       origin: url.origin,
       path: url.pathname + url.search,
