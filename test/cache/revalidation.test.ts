@@ -1,5 +1,6 @@
 // RFC 9111 §4.3: stale or no-cache entries are revalidated with conditional requests; a 304 refreshes them.
 import type http from 'node:http';
+import { until } from '../helpers/servers';
 import { cacheRig, hits, type CacheRig } from './helpers';
 import type { SeenRequest } from '../helpers/recording-upstream';
 
@@ -116,6 +117,20 @@ describe('cache revalidation (RFC 9111 §4.3)', () => {
     expect(stale.status).toBe(200);
     expect(stale.headers['x-cache']).toBe('STALE');
     expect(stale.body.toString()).toBe('kept');
+  });
+
+  it('serves a stale entry at once within stale-while-revalidate, marked STALE, and refreshes it in the background (RFC 5861)', async () => {
+    current = { etag: '"w1"', cacheControl: 'max-age=0, stale-while-revalidate=60', body: 'old' };
+    await rig.get('/swr');
+    current = { etag: '"w2"', cacheControl: 'max-age=60', body: 'new' };
+    const stale = await rig.get('/swr');
+    expect(stale.headers['x-cache']).toBe('STALE');
+    expect(stale.body.toString()).toBe('old');
+    await until(() => hits(rig.origin, '/swr') === 2, 'the background revalidation');
+    let fresh = await rig.get('/swr');
+    for (let i = 0; i < 100 && fresh.body.toString() !== 'new'; i++) fresh = await rig.get('/swr');
+    expect(fresh.headers['x-cache']).toBe('HIT');
+    expect(fresh.body.toString()).toBe('new');
   });
 
   describe("a client's own conditional request (RFC 9111 §4.3.2)", () => {
