@@ -91,8 +91,12 @@ export class RedisCacheStore implements CacheStore {
     return this.client.status === 'ready';
   }
 
-  async get(key: CacheKey): Promise<GetResult | undefined> {
-    if (!this.ready) return undefined;
+  /** Not connected: undefined at once (not a resolved promise), which the guard does not take for a working store. */
+  get(key: CacheKey): Promise<GetResult | undefined> | undefined {
+    return this.ready ? this.#lookup(key) : undefined;
+  }
+
+  async #lookup(key: CacheKey): Promise<GetResult | undefined> {
     const { index } = this.#keys(key);
     const fields = await this.client.hgetall(index);
     const now = Date.now();
@@ -139,8 +143,11 @@ export class RedisCacheStore implements CacheStore {
     });
   }
 
-  async delete(key: CacheKey): Promise<void> {
-    if (!this.ready) return;
+  delete(key: CacheKey): Promise<void> | undefined {
+    return this.ready ? this.#delete(key) : undefined;
+  }
+
+  async #delete(key: CacheKey): Promise<void> {
     const { index } = this.#keys(key);
     const fields = await this.client.hkeys(index);
     await this.client.del(index, ...fields.map((field) => this.#entryKey(index, field)));
