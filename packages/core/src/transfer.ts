@@ -185,13 +185,7 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
     if (this.hops < this.call.followRedirects && isRedirect(statusCode) && this.follow(statusCode, upstream.headers.location)) {
       return false;
     }
-    let status = statusCode;
-    if (this.trace) {
-      const cacheStatus = markResponse(this.trace, statusCode, upstream.headers);
-      upstream.headers['x-cache'] = cacheStatus;
-      this.host.cache!.record(cacheStatus);
-      if (cacheStatus !== 'MISS' && this.conditional && notModified(this.conditional, statusCode, upstream.headers)) status = 304;
-    }
+    const status = this.trace ? this.markCached(this.trace, statusCode, upstream.headers) : statusCode;
     const head: ResponseHead = { status, headers: upstream.headers };
     mergePresetHeaders(this.res, head.headers);
 
@@ -267,20 +261,41 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
       this.connectTimer = setTimeout(connectTimedOut, call.connectTimeout, this);
     }
     const cache = call.cache ? this.host.cache : undefined;
+    this.traceCache(cache);
+    (cache?.dispatcher ?? this.host.dispatcher).dispatch(
+      {
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: this.method as Dispatcher.HttpMethod,
+        headers: this.headers,
+        body: (this.body as Dispatcher.DispatchOptions['body']) ?? null,
+        headersTimeout: call.headersTimeout,
+        // The body idle timer below covers both directions; undici's stops while paused.
+        bodyTimeout: 0,
+        ...(this.trace && { [kTrace]: this.trace }),
+      },
+      this.attempt,
+    );
+  }
+
+  /**
+   * GET and HEAD through the cache carry a trace telling how they were served. The
+   * client's own validators stay off the upstream request: the cache answers them.
+   */
+  private traceCache(cache: HttpCache | undefined): void {
     this.trace = cache && CACHED_METHODS.has(this.method) ? newTrace() : undefined;
     if (this.trace && this.headers) this.conditional ??= takeConditional(this.headers);
-    const options: Dispatcher.DispatchOptions & { [kTrace]?: CacheTrace } = {
-      origin: url.origin,
-      path: url.pathname + url.search,
-      method: this.method as Dispatcher.HttpMethod,
-      headers: this.headers,
-      body: (this.body as Dispatcher.DispatchOptions['body']) ?? null,
-      headersTimeout: call.headersTimeout,
-      // The body idle timer below covers both directions; undici's stops while paused.
-      bodyTimeout: 0,
-    };
-    if (this.trace) options[kTrace] = this.trace;
-    (cache ? cache.dispatcher : this.host.dispatcher).dispatch(options, this.attempt);
+  }
+
+  /**
+   * Marks how the cache served the response (`x-cache`, before onHeaders sees it) and
+   * returns the status to send: 304 when a stored response satisfies the client's validators.
+   */
+  private markCached(trace: CacheTrace, statusCode: number, headers: Record<string, string | string[]>): number {
+    const served = markResponse(trace, statusCode, headers);
+    headers['x-cache'] = served;
+    this.host.cache!.record(served);
+    return served !== 'MISS' && this.conditional && notModified(this.conditional, statusCode, headers) ? 304 : statusCode;
   }
 
   private requestBody(): UpstreamBody | undefined {

@@ -118,8 +118,14 @@ export class Coalescer {
       }
     };
     const written = this.#settled(keyOf(group.opts));
-    if (written) void written.then(settle);
-    else settle();
+    if (!written) return settle();
+    // A custom store whose write never finishes must not hold the group (and every later arrival) forever.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#timeout)));
+    void Promise.race([written, late]).then(() => {
+      clearTimeout(timer);
+      settle();
+    });
   }
 }
 
