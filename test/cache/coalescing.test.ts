@@ -48,6 +48,34 @@ describe('request coalescing', () => {
     expect(rig.gw.handoff.proxy.stats).toMatchObject({ inFlight: 0, cache: { waiting: 0 } });
   }, 30_000);
 
+  it('revalidates a stale entry once for concurrent requests and serves them all from it', async () => {
+    await rig.close();
+    let revalidations = 0;
+    held = [];
+    rig = await cacheRig(
+      (seen, res) => {
+        res.setHeader('etag', '"e1"');
+        if (seen.headers['if-none-match'] === '"e1"') {
+          revalidations++;
+          res.setHeader('cache-control', 'max-age=60');
+          res.statusCode = 304;
+          return void held.push({ url: seen.url, res });
+        }
+        res.setHeader('cache-control', 'max-age=0');
+        res.end('stored once');
+      },
+      { concurrency: 32 },
+    );
+    await rig.get('/stale');
+    const replies = Array.from({ length: 20 }, () => rig.get('/stale'));
+    await until(() => held.length === 1 && waiting() === 19, '19 requests waiting on one revalidation');
+    held.splice(0).forEach(({ res }) => res.end());
+    const done = await Promise.all(replies);
+    expect(done.every((r) => r.status === 200 && r.body.toString() === 'stored once')).toBe(true);
+    expect(revalidations).toBe(1);
+    expect(hits(rig.origin, '/stale')).toBe(2);
+  });
+
   it('lets each waiter go upstream itself when the response may not be stored', async () => {
     policy.cacheControl = 'private';
     const replies = Array.from({ length: 5 }, () => rig.get('/mine'));

@@ -16,6 +16,8 @@ describe('cache revalidation (RFC 9111 §4.3)', () => {
   let current: Version;
   /** What the origin answers to a request that still matches: 304, or fail with 500. */
   let onMatch: 'not-modified' | 'error' = 'not-modified';
+  /** An ETag the next 304 carries instead of the current one. */
+  let mismatched: string | undefined;
 
   function respond(seen: SeenRequest, res: http.ServerResponse): void {
     if (onMatch === 'error' && rig.origin.requests.length > 1) {
@@ -28,6 +30,12 @@ describe('cache revalidation (RFC 9111 §4.3)', () => {
     if (current.etag) res.setHeader('etag', current.etag);
     if (current.lastModified) res.setHeader('last-modified', current.lastModified);
     res.setHeader('cache-control', current.cacheControl);
+    if (matches && mismatched) {
+      res.setHeader('etag', mismatched);
+      mismatched = undefined;
+      res.statusCode = 304;
+      return void res.end();
+    }
     if (matches) {
       res.statusCode = 304;
       return void res.end();
@@ -38,6 +46,7 @@ describe('cache revalidation (RFC 9111 §4.3)', () => {
 
   beforeEach(async () => {
     onMatch = 'not-modified';
+    mismatched = undefined;
     rig = await cacheRig((seen, res) => respond(seen, res));
   });
 
@@ -56,6 +65,32 @@ describe('cache revalidation (RFC 9111 §4.3)', () => {
     expect(second.headers.warning).toBeUndefined();
     expect(second.body.toString()).toBe('version one');
     expect(rig.gw.handoff.proxy.stats.cache).toMatchObject({ misses: 1, revalidated: 1 });
+  });
+
+  it('freshens the stored response with the 304: its freshness and header fields apply from then on (§4.3.4)', async () => {
+    current = { etag: '"v1"', cacheControl: 'max-age=0', body: 'version one' };
+    await rig.get('/doc');
+    // The 304 grants 60 s of freshness from now.
+    current = { etag: '"v1"', cacheControl: 'max-age=60', body: 'unused' };
+    expect((await rig.get('/doc')).headers['x-cache']).toBe('REVALIDATED');
+    const hit = await rig.get('/doc');
+    expect(hit.headers['x-cache']).toBe('HIT');
+    expect(hit.headers['cache-control']).toBe('max-age=60');
+    expect(hit.body.toString()).toBe('version one');
+    expect(hits(rig.origin, '/doc')).toBe(2);
+  });
+
+  it('does not use a 304 whose strong ETag differs from the stored one: the response is fetched again', async () => {
+    current = { etag: '"v1"', cacheControl: 'max-age=0', body: 'version one' };
+    await rig.get('/doc');
+    onMatch = 'not-modified';
+    // An origin that answers 304 with another ETag: the stored response is not the one it validates.
+    mismatched = '"v9"';
+    const reply = await rig.get('/doc');
+    expect(reply.status).toBe(200);
+    expect(reply.body.toString()).toBe('version one');
+    expect(reply.headers['x-cache']).toBe('MISS');
+    expect(hits(rig.origin, '/doc')).toBe(3);
   });
 
   it('revalidates with If-Modified-Since when the entry has only Last-Modified', async () => {
@@ -88,9 +123,9 @@ describe('cache revalidation (RFC 9111 §4.3)', () => {
     expect(second.headers['x-cache']).toBe('REVALIDATED');
     expect(rig.origin.requests[1]!.headers['if-none-match']).toBe('"nc"');
     const third = await rig.get('/nc');
-    expect(third.headers['x-cache']).not.toBe('HIT');
+    expect(third.headers['x-cache']).toBe('REVALIDATED');
     expect(third.body.toString()).toBe('always ask');
-    expect(hits(rig.origin, '/nc')).toBe(3);
+    expect(rig.origin.requests.slice(1).map((r) => r.headers['if-none-match'])).toEqual(['"nc"', '"nc"']);
   });
 
   it('serves a fresh entry without asking the origin, then revalidates once it is stale', async () => {

@@ -50,8 +50,8 @@ export class HttpCache {
     // compose() runs the last interceptor first: coalescing, then the cache, then the tracer.
     const cache = interceptors.cache({ store: this.store, methods: ['GET', 'HEAD'], type: 'shared' });
     this.dispatcher = this.#coalescer
-      ? base.compose(traceUpstream, cache, this.#coalescer.interceptor)
-      : base.compose(traceUpstream, cache);
+      ? base.compose(traceUpstream(this.store), cache, this.#coalescer.interceptor)
+      : base.compose(traceUpstream(this.store), cache);
   }
 
   /** Counts how one response was served. */

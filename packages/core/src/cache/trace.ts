@@ -1,6 +1,8 @@
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'undici/types/header';
+import { FresheningHandler } from './freshen';
+import type { CacheStore } from './keys';
 
 /** How the cache answered one request, sent to the client as `x-cache`. */
 export type CacheStatus = 'HIT' | 'MISS' | 'REVALIDATED' | 'STALE';
@@ -44,13 +46,23 @@ export function markResponse(trace: CacheTrace, statusCode: number, headers: Rec
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
 
-/** The innermost interceptor: records on the trace that this request reached the upstream. */
-export const traceUpstream: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
-  const trace = (opts as { [kTrace]?: CacheTrace })[kTrace];
-  if (!trace) return dispatch(opts, handler);
-  trace.upstream = true;
-  return dispatch(opts, new TracingHandler(trace, handler));
-};
+/**
+ * The innermost interceptor: records on the trace that this request reached the
+ * upstream, and freshens the stored response when a revalidation answers 304.
+ */
+export function traceUpstream(store: CacheStore): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (opts, handler) => {
+    const trace = (opts as { [kTrace]?: CacheTrace })[kTrace];
+    if (!trace) return dispatch(opts, handler);
+    trace.upstream = true;
+    const headers = opts.headers as Record<string, string | string[]> | undefined;
+    const revalidation = headers?.['if-none-match'] !== undefined || headers?.['if-modified-since'] !== undefined;
+    const inner = revalidation
+      ? new FresheningHandler(store, { origin: String(opts.origin), method: opts.method, path: opts.path, headers }, handler)
+      : handler;
+    return dispatch(opts, new TracingHandler(trace, inner));
+  };
+}
 
 class TracingHandler implements Handler {
   constructor(
