@@ -23,10 +23,11 @@ import { startOrigin, type Origin } from './origin/start';
 import { renderMarkdown } from './report/markdown';
 import { summarise, type Measurements, type Run } from './report/summary';
 import { renderSvg } from './report/svg';
+import { cacheHits } from './scenarios/cache-hit';
 import { largeBody, smallBody } from './scenarios/throughput';
 import { slowStreams } from './scenarios/slow-streams';
 
-const SCENARIOS = ['small', 'large', 'latency', 'streams'] as const;
+const SCENARIOS = ['small', 'large', 'latency', 'streams', 'cache'] as const;
 /** Node children other than the contenders. */
 const HELPERS = ['origin/node-origin.ts', 'load/latency-probe.ts', 'load/slow-streams.ts'];
 type Scenario = (typeof SCENARIOS)[number];
@@ -46,6 +47,8 @@ interface Bench {
 }
 
 const wanted = (settings: Settings, scenario: Scenario) => !settings.scenarios || settings.scenarios.includes(scenario);
+/** Whether a contender takes part in a scenario (see ContenderSpec.scenarios). */
+const runsIn = (spec: ContenderSpec, scenario: Scenario) => (spec.scenarios ? spec.scenarios.includes(scenario) : scenario !== 'cache');
 
 /** Throughput and latency use one process per contender for the whole run, started together, idle when not measured. */
 async function startAll(bench: Bench, contenders: ContenderSpec[]): Promise<Target[]> {
@@ -70,7 +73,10 @@ async function runRound(bench: Bench, round: number, contenders: ContenderSpec[]
   const order = rotate(contenders, round);
   const tag = `round ${round + 1}/${settings.rounds}`;
   const byId = new Map(targets.map((t) => [t.id, { id: t.id, url: t.url, pid: t.child.pid }]));
-  const all = [{ id: DIRECT, url: origin.url, pid: origin.child.pid }, ...order.flatMap((c) => byId.get(c.id) ?? [])];
+  const among = (scenario: Scenario) => [
+    { id: DIRECT, url: origin.url, pid: origin.child.pid },
+    ...order.filter((c) => runsIn(c, scenario)).flatMap((c) => byId.get(c.id) ?? []),
+  ];
   const attempt = async (id: string, scenario: Scenario, fn: () => Promise<Partial<Measurements>>) => {
     progress.step(`${tag}  ${scenario.padEnd(7)} ${id}`, WEIGHTS[scenario](settings));
     try {
@@ -82,20 +88,24 @@ async function runRound(bench: Bench, round: number, contenders: ContenderSpec[]
   };
   if (wanted(settings, 'small')) {
     // Warm-up (JIT, pools) only the first time each process is measured.
-    for (const t of all) await attempt(t.id, 'small', async () => ({ small: await smallBody(load, t.url, settings, round === 0) }));
+    for (const t of among('small')) await attempt(t.id, 'small', async () => ({ small: await smallBody(load, t.url, settings, round === 0) }));
   }
   if (wanted(settings, 'large')) {
-    for (const t of all) await attempt(t.id, 'large', async () => ({ large: await largeBody(load, t.url, t.pid, settings) }));
+    for (const t of among('large')) await attempt(t.id, 'large', async () => ({ large: await largeBody(load, t.url, t.pid, settings) }));
   }
   if (wanted(settings, 'latency')) {
     const { rate, connections, seconds } = settings.latency;
-    for (const t of all) {
+    for (const t of among('latency')) {
       await attempt(t.id, 'latency', async () => ({ latency: await load.latency(t.url + SMALL_PATH, rate, connections, seconds) }));
     }
   }
+  if (wanted(settings, 'cache')) {
+    // The warm-up of the first round stores the response in the caching contenders.
+    for (const t of among('cache')) await attempt(t.id, 'cache', async () => ({ cache: await cacheHits(load, t.url, settings, round === 0) }));
+  }
   // A fresh process per contender, so that its idle RSS has not been grown by earlier runs.
   if (wanted(settings, 'streams')) {
-    for (const spec of order) {
+    for (const spec of order.filter((c) => runsIn(c, 'streams'))) {
       await attempt(spec.id, 'streams', async () => ({ streams: await slowStreams(spec, origin, bench.nginx, settings) }));
     }
   }
@@ -107,12 +117,14 @@ const WEIGHTS: Record<Scenario, (s: Settings) => number> = {
   large: (s) => s.large.seconds + 0.5,
   latency: (s) => s.latency.seconds + 0.5,
   streams: (s) => 4 + s.streams.count / 600,
+  cache: (s) => s.small.seconds + 0.5,
 };
 
-/** Total weight of the run's steps: small, large and latency also hit the origin directly; streams do not. */
-function totalWeight(contenders: number, settings: Settings): number {
+/** Total weight of the run's steps: every scenario but streams also hits the origin directly. */
+function totalWeight(contenders: ContenderSpec[], settings: Settings): number {
   const scenarios = SCENARIOS.filter((s) => wanted(settings, s));
-  return settings.rounds * scenarios.reduce((n, s) => n + (contenders + (s === 'streams' ? 0 : 1)) * WEIGHTS[s](settings), 0);
+  const steps = (s: Scenario) => contenders.filter((c) => runsIn(c, s)).length + (s === 'streams' ? 0 : 1);
+  return settings.rounds * scenarios.reduce((n, s) => n + steps(s) * WEIGHTS[s](settings), 0);
 }
 
 async function main(): Promise<void> {
@@ -162,10 +174,10 @@ async function main(): Promise<void> {
     if (failure) entry.failures.push(failure);
   };
 
-  const progress = new Progress(totalWeight(contenders.length, settings));
+  const progress = new Progress(totalWeight(contenders, settings));
   const bench: Bench = { settings, origin, nginx, load, progress, record };
   const started = Date.now();
-  const needsTargets = ['small', 'large', 'latency'].some((s) => wanted(settings, s as Scenario));
+  const needsTargets = ['small', 'large', 'latency', 'cache'].some((s) => wanted(settings, s as Scenario));
   const targets = needsTargets ? await startAll(bench, contenders) : [];
   try {
     for (let round = 0; round < settings.rounds; round++) await runRound(bench, round, contenders, targets);

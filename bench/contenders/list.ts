@@ -7,6 +7,8 @@ export interface ContenderSpec {
   env?: Record<string, string>;
   /** the nginx proxy_pass contender */
   nginx?: true;
+  /** the scenarios it runs in; default: all but `cache`, which only the contenders naming it run */
+  scenarios?: readonly string[];
 }
 
 export const RELAY = 'relay';
@@ -14,7 +16,13 @@ export const FLOOR = 'floor';
 export const DIRECT = 'direct';
 
 export const CONTENDERS: ContenderSpec[] = [
-  { id: 'handoff-response', label: 'handoff (response mode)', file: 'contenders/handoff.ts', env: { MODE: 'response' } },
+  {
+    id: 'handoff-response',
+    label: 'handoff (response mode)',
+    file: 'contenders/handoff.ts',
+    env: { MODE: 'response' },
+    scenarios: ['small', 'large', 'latency', 'streams', 'cache'],
+  },
   { id: 'handoff-socket', label: 'handoff (socket mode)', file: 'contenders/handoff.ts', env: { MODE: 'socket' } },
   { id: RELAY, label: 'TCP relay (net pipe)', file: 'contenders/relay.ts' },
   { id: FLOOR, label: 'Koa + undici.stream (floor)', file: 'contenders/floor.ts' },
@@ -23,6 +31,8 @@ export const CONTENDERS: ContenderSpec[] = [
   { id: 'reply-from', label: 'fastify + @fastify/reply-from', file: 'contenders/reply-from.ts' },
   { id: 'hpm-express', label: 'express + http-proxy-middleware', file: 'contenders/hpm-express.ts' },
   { id: 'nginx', label: 'nginx proxy_pass', nginx: true },
+  { id: 'handoff-cache', label: 'handoff with cache: true', file: 'contenders/handoff-cache.ts', scenarios: ['cache'] },
+  { id: 'undici-cache', label: 'undici cache interceptor (direct)', file: 'contenders/undici-cache.ts', scenarios: ['cache'] },
 ];
 
 /** The origin hit directly: the reference for added latency, and the ceiling of origin + load generator. */

@@ -3,6 +3,8 @@
  * bench/.work/: `daemon off;` keeps the master our child, one worker keeps it
  * single-process like the Node contenders.
  */
+import { CACHED_CONTROL } from '../origin/files';
+
 export interface NginxSite {
   prefix: string;
   port: number;
@@ -16,7 +18,7 @@ export interface NginxSite {
 
 export function nginxConf({ prefix, port, root, upstreamPort, openFiles }: NginxSite): string {
   const site = root
-    ? `root ${root};\n      location / { }`
+    ? `root ${root};\n      location / { }\n      location = /cached { alias ${root}/small; add_header Cache-Control "${CACHED_CONTROL}"; }`
     : `location / {
         proxy_pass http://origin;
         proxy_http_version 1.1;

@@ -2,6 +2,7 @@
 import type { Settings } from '../config';
 import { DIRECT, FLOOR, RELAY } from '../contenders/list';
 import { clock } from '../lib/progress';
+import { CACHED_CONTROL } from '../origin/files';
 import type { Row } from './summary';
 import { checkTargets } from './targets';
 
@@ -80,6 +81,18 @@ export function renderMarkdown(rows: Row[], ctx: ReportContext): string {
   }
   if (ctx.load.startsWith('autocannon')) {
     out('- **Caution**: autocannon (a JavaScript client sharing the 2 cores) caps the large-body figure well below what wrk measures, and reconnects slowly after `connection: close` (socket mode\'s small-body figure). Install wrk for comparable figures.');
+  }
+  const cached = rows.filter((r) => Number.isFinite(r.cacheRps));
+  if (cached.length > 0) {
+    const reference = rows.find((r) => r.id === 'undici-cache');
+    out();
+    out('## Cache hits');
+    out();
+    out(`Requests/s for a 1 KiB response the origin marks \`Cache-Control: ${CACHED_CONTROL}\`, ${s.small.connections} keep-alive connections, ${s.small.seconds} s, after the first round's warm-up stored it (scenarios/cache-hit.ts). Without a cache (handoff response mode, the origin) every request is relayed or served; the caching contenders answer from memory.`);
+    out();
+    out('| contender | cache-hit req/s | ×undici cache |');
+    out('| --- | ---: | ---: |');
+    for (const r of cached) out(`| ${r.label} | ${fmt(r.cacheRps)} | ${ratio(r.cacheRps, reference?.cacheRps ?? NaN)} |`);
   }
   out();
   out('## Targets');

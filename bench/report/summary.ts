@@ -9,6 +9,8 @@ export interface Measurements {
   large: LargeResult;
   latency: LatencyResult;
   streams: StreamsResult;
+  /** cache-hit requests/s (scenarios/cache-hit.ts) */
+  cache: SmallResult;
   failure: string;
 }
 
@@ -24,6 +26,8 @@ export interface Row {
   id: string;
   label: string;
   smallRps: number;
+  /** small cacheable responses per second once stored (NaN for contenders not in the cache scenario) */
+  cacheRps: number;
   largeMBps: number;
   cpuPerGiB: number;
   /** latency at the fixed rate, and what it adds to the origin's own (same round) */
@@ -69,8 +73,12 @@ export function summarise(runs: Run[]): Row[] {
     const notes = new Set<string>();
     for (const [i, e] of rs.entries()) {
       for (const f of e.failures) notes.add(`round ${i + 1}: ${f}`);
-      const errors = (e.small?.errors ?? 0) + (e.large?.errors ?? 0) + (e.latency?.errors ?? 0);
-      if (errors > 0) notes.add(`round ${i + 1}: ${errors} failed requests (small ${e.small?.errors ?? 0}, large ${e.large?.errors ?? 0}, latency ${e.latency?.errors ?? 0})`);
+      const errors = (e.small?.errors ?? 0) + (e.large?.errors ?? 0) + (e.latency?.errors ?? 0) + (e.cache?.errors ?? 0);
+      if (errors > 0) {
+        notes.add(
+          `round ${i + 1}: ${errors} failed requests (small ${e.small?.errors ?? 0}, large ${e.large?.errors ?? 0}, latency ${e.latency?.errors ?? 0}, cache ${e.cache?.errors ?? 0})`,
+        );
+      }
       const s = e.streams;
       if (s && (s.opened < s.streams || s.lost > 0)) {
         notes.add(`round ${i + 1}: ${s.opened} of ${s.streams} slow streams opened (${s.failed} failed), ${s.lost} closed by the proxy while held`);
@@ -81,6 +89,7 @@ export function summarise(runs: Run[]): Row[] {
       id: run.id,
       label: run.label,
       smallRps: median(of((e) => e.small?.rps)),
+      cacheRps: median(of((e) => e.cache?.rps)),
       largeMBps: median(of((e) => e.large?.mbps)),
       cpuPerGiB: run.id === DIRECT ? NaN : median(of((e) => e.large?.cpuPerGiB)),
       p50Ms: median(of((e) => e.latency?.p50Ms)),

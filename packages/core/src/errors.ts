@@ -29,6 +29,8 @@ export const ERROR_STATUS = {
   HANDOFF_RESOURCES_EXHAUSTED: 503,
   HANDOFF_ABORTED: 503,
   HANDOFF_CLIENT_ABORTED: 499,
+  /** Reported through cache.onError only: a store failure never reaches a client. */
+  HANDOFF_CACHE_STORE: 503,
 } as const;
 
 export type ProxyErrorCode = keyof typeof ERROR_STATUS;

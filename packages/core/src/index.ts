@@ -1,5 +1,8 @@
 export { Proxy, createProxy, type CloseOptions, type ProxyStats } from './proxy';
 export type { ProxyHandle } from './transfer';
+export type { CacheOptions, RedisStoreOptions } from './cache/options';
+export type { CacheStats } from './cache/http-cache';
+export type { CacheStatus } from './cache/trace';
 export { ProxyError, isProxyError, ERROR_STATUS, type ProxyErrorCode } from './errors';
 export {
   DEFAULTS,

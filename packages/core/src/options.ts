@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } from './cache/options';
 import { ProxyError } from './errors';
 import type { AllowOption } from './upstream/allow';
 
@@ -69,6 +70,8 @@ export interface ProxyOptions extends TransferSettings {
   dispatcher?: Dispatcher;
   /** Upstreams that may be reached: bare origins, or a predicate. Anything else is refused before connecting. */
   allow?: AllowOption;
+  /** RFC 9111 shared caching of GET/HEAD responses: true for the in-memory defaults, or cache options. */
+  cache?: boolean | CacheOptions;
 }
 
 export interface ProxyCallOptions extends TransferSettings {
@@ -82,6 +85,8 @@ export interface ProxyCallOptions extends TransferSettings {
   onComplete?: OnComplete;
   /** Aborting it aborts the transfer at whatever stage it is. */
   signal?: AbortSignal;
+  /** false bypasses the proxy's cache for this call (no lookup, no store). */
+  cache?: boolean;
 }
 
 export const DEFAULTS = {
@@ -119,6 +124,7 @@ export interface ResolvedProxyOptions extends ResolvedSettings {
   xForwarded: 'set' | 'append' | false;
   dispatcher: Dispatcher | undefined;
   allow: AllowOption | undefined;
+  cache: ResolvedCacheOptions | undefined;
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -201,6 +207,7 @@ export function resolveProxyOptions(options: ProxyOptions = {}): ResolvedProxyOp
     xForwarded,
     dispatcher: dispatcher ?? undefined,
     allow: options.allow ?? undefined,
+    cache: resolveCacheOptions(options.cache),
   };
 }
 
@@ -212,6 +219,7 @@ export interface ResolvedCall extends ResolvedSettings {
   onError: OnError | undefined;
   onComplete: OnComplete | undefined;
   signal: AbortSignal | undefined;
+  cache: boolean;
 }
 
 function fn<T>(value: unknown, name: string): T | undefined {
@@ -277,7 +285,15 @@ export function resolveCallOptions(options: ProxyCallOptions | undefined, base: 
     onError: fn<OnError>(o.onError, 'onError'),
     onComplete: fn<OnComplete>(o.onComplete, 'onComplete'),
     signal: signal ?? undefined,
+    cache: useCache(o.cache, base),
   };
+}
+
+function useCache(value: unknown, base: ResolvedProxyOptions): boolean {
+  if (value == null) return base.cache !== undefined;
+  if (typeof value !== 'boolean') throw invalid(`cache must be true or false for a call, got ${String(value)}`);
+  if (value && !base.cache) throw invalid('cache: true needs a cache configured on the proxy (the cache option of handoff()/createProxy())');
+  return value;
 }
 
 function method(value: unknown): string {

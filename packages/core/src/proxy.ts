@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
+import { HttpCache, type CacheStats } from './cache/http-cache';
 import { ProxyError, describeTarget } from './errors';
 import { Gate } from './gate/gate';
 import {
@@ -30,6 +31,8 @@ export interface ProxyStats {
   /** Upstream connections open in the dispatcher (as reported by its connect/disconnect events). */
   upstreamSockets: number;
   closing: boolean;
+  /** Present when the proxy has a cache. */
+  cache?: CacheStats;
 }
 
 export interface CloseOptions {
@@ -49,6 +52,7 @@ export class Proxy implements TransferHost {
   readonly dispatcher: Dispatcher;
   readonly allow: AllowPolicy | undefined;
   readonly ownsDispatcher: boolean;
+  readonly cache: HttpCache | undefined;
   #transfers = new Set<Transfer>();
   #closed: Promise<void> | undefined;
   #idle: (() => void) | undefined;
@@ -68,6 +72,7 @@ export class Proxy implements TransferHost {
     this.dispatcher = this.options.dispatcher ?? new Agent({ connect });
     this.dispatcher.on('connect', this.#onConnect);
     this.dispatcher.on('disconnect', this.#onDisconnect);
+    this.cache = this.options.cache ? new HttpCache(this.dispatcher, this.options.cache) : undefined;
   }
 
   get closing(): boolean {
@@ -75,12 +80,14 @@ export class Proxy implements TransferHost {
   }
 
   get stats(): ProxyStats {
-    return {
+    const stats: ProxyStats = {
       inFlight: this.gate.inFlight,
       queued: this.gate.queued,
       upstreamSockets: this.#upstreamSockets,
       closing: this.closing,
     };
+    if (this.cache) stats.cache = this.cache.stats;
+    return stats;
   }
 
   /**
@@ -143,6 +150,7 @@ export class Proxy implements TransferHost {
     this.dispatcher.off('connect', this.#onConnect);
     this.dispatcher.off('disconnect', this.#onDisconnect);
     if (this.ownsDispatcher) await this.dispatcher.close();
+    await this.cache?.close();
   }
 
   #onConnect = (): void => {

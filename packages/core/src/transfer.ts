@@ -2,6 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Throttle } from 'stream-throttle';
 import type { Dispatcher } from 'undici';
+import type { HttpCache } from './cache/http-cache';
+import { notModified, takeConditional, type ClientConditional } from './cache/conditional';
+import { kTrace, markResponse, newTrace, type CacheTrace } from './cache/trace';
 import { ProxyError, describeTarget, toProxyError } from './errors';
 import type { Gate, Waiter } from './gate/gate';
 import { buildRequestHeaders } from './headers/request-headers';
@@ -27,6 +30,8 @@ export interface TransferHost {
   readonly allow: AllowPolicy | undefined;
   /** Whether `dispatcher` is the proxy's own Agent (whose connect timeout is the default). */
   readonly ownsDispatcher: boolean;
+  /** The proxy's cache, when it has one: its dispatcher is `dispatcher` composed with the cache. */
+  readonly cache: HttpCache | undefined;
   settled(transfer: Transfer): void;
 }
 
@@ -46,6 +51,8 @@ type UpstreamBody = string | Uint8Array | Readable | AsyncIterable<Buffer>;
 const NO_BODY_STATUS = new Set([204, 304]);
 /** Safe to send twice (RFC 9110 §9.2.2); other methods only with an Idempotency-Key. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+/** Methods answered from the cache (other methods still pass through it, which invalidates on success). */
+const CACHED_METHODS = new Set(['GET', 'HEAD']);
 /** A reset before any response byte: the stale keep-alive connection race. */
 const RETRYABLE = new Set(['ECONNRESET', 'UND_ERR_SOCKET']);
 
@@ -85,6 +92,8 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
   private drainListener: (() => void) | undefined;
   private resumeThrottle: (() => void) | undefined;
   private onSignal: (() => void) | undefined;
+  private trace: CacheTrace | undefined;
+  private conditional: ClientConditional | undefined;
 
   constructor(
     private readonly host: TransferHost,
@@ -176,7 +185,8 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
     if (this.hops < this.call.followRedirects && isRedirect(statusCode) && this.follow(statusCode, upstream.headers.location)) {
       return false;
     }
-    const head: ResponseHead = { status: statusCode, headers: upstream.headers };
+    const status = this.trace ? this.markCached(this.trace, statusCode, upstream.headers) : statusCode;
+    const head: ResponseHead = { status, headers: upstream.headers };
     mergePresetHeaders(this.res, head.headers);
 
     const hook = this.call.onHeaders;
@@ -250,7 +260,9 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
     if (call.connectTimeout > 0 && (!this.host.ownsDispatcher || call.connectTimeout < this.host.options.connectTimeout)) {
       this.connectTimer = setTimeout(connectTimedOut, call.connectTimeout, this);
     }
-    this.host.dispatcher.dispatch(
+    const cache = call.cache ? this.host.cache : undefined;
+    this.traceCache(cache);
+    (cache?.dispatcher ?? this.host.dispatcher).dispatch(
       {
         origin: url.origin,
         path: url.pathname + url.search,
@@ -260,9 +272,30 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
         headersTimeout: call.headersTimeout,
         // The body idle timer below covers both directions; undici's stops while paused.
         bodyTimeout: 0,
+        ...(this.trace && { [kTrace]: this.trace }),
       },
       this.attempt,
     );
+  }
+
+  /**
+   * GET and HEAD through the cache carry a trace telling how they were served. The
+   * client's own validators stay off the upstream request: the cache answers them.
+   */
+  private traceCache(cache: HttpCache | undefined): void {
+    this.trace = cache && CACHED_METHODS.has(this.method) ? newTrace() : undefined;
+    if (this.trace && this.headers) this.conditional ??= takeConditional(this.headers);
+  }
+
+  /**
+   * Marks how the cache served the response (`x-cache`, before onHeaders sees it) and
+   * returns the status to send: 304 when a stored response satisfies the client's validators.
+   */
+  private markCached(trace: CacheTrace, statusCode: number, headers: Record<string, string | string[]>): number {
+    const served = markResponse(trace, statusCode, headers);
+    headers['x-cache'] = served;
+    this.host.cache!.record(served);
+    return served !== 'MISS' && this.conditional && notModified(this.conditional, statusCode, headers) ? 304 : statusCode;
   }
 
   private requestBody(): UpstreamBody | undefined {

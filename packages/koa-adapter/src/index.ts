@@ -13,6 +13,9 @@ import {
 export {
   ProxyError,
   isProxyError,
+  type CacheOptions,
+  type CacheStats,
+  type CacheStatus,
   type CloseOptions,
   type ErrorAnswer,
   type OnComplete,
@@ -24,6 +27,7 @@ export {
   type ProxyOptions,
   type ProxyOutcome,
   type ProxyStats,
+  type RedisStoreOptions,
   type ResponseHead,
 } from '@handoff/core';
 

@@ -1,0 +1,262 @@
+import type { Duplex } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'undici/types/header';
+
+type Handler = Dispatcher.DispatchHandler;
+type Controller = Dispatcher.DispatchController;
+type Dispatch = Dispatcher.Dispatch;
+type Options = Dispatcher.DispatchOptions;
+
+/** Requests that ask for something other than the plain stored response neither lead nor wait. */
+const UNCOALESCED_HEADERS = ['range', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
+
+/**
+ * Request coalescing in front of the cache (a "cache lock", as nginx's
+ * proxy_cache_lock): of concurrent GET/HEAD requests for one URL, one (the leader)
+ * goes through the cache to the upstream; the others wait, and when its response has
+ * ended and been stored they look the cache up again and are served from it.
+ *
+ * Written here rather than using undici's deduplicate interceptor, which tees the
+ * leader's response to the waiters as it streams: when the leader's client goes
+ * away, its abort fails every waiter with that client's error; a paused waiter is
+ * buffered (up to 5 MiB) and then failed; its key holds every request header, so
+ * requests from different clients (X-Forwarded-For) are never joined; and a response
+ * the cache may not store (`private`) would be handed to the waiters anyway.
+ *
+ * - Leader's response ended: the waiters look the cache up once its write is done; one
+ *   that finds nothing (the response was not storable, or varies) goes upstream itself.
+ * - Leader's upstream failed: every waiter fails with that error (each transfer then
+ *   answers 502/504 or retries as it would for its own attempt).
+ * - Leader aborted from its own side (its client left): the next waiter leads.
+ * - A waiter waits at most `timeout` ms, then goes upstream on its own.
+ */
+export class Coalescer {
+  readonly #timeout: number;
+  readonly #settled: Settled;
+  readonly #groups = new Map<string, Group>();
+  #waiting = 0;
+
+  /** `settled(key)` resolves once the writes in progress for that URL are done (see GuardedStore). */
+  constructor(timeout: number, settled: Settled) {
+    this.#timeout = timeout;
+    this.#settled = settled;
+  }
+
+  /** Requests waiting for a leader now. */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  readonly interceptor: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
+    const key = coalescingKey(opts);
+    if (key === undefined) return dispatch(opts, handler);
+    const request = new Joined(opts, handler, dispatch);
+    const group = this.#groups.get(key);
+    if (!group) {
+      const created: Group = { key, opts, waiters: [] };
+      this.#groups.set(key, created);
+      this.#lead(created, request);
+    } else {
+      this.#wait(group, request);
+    }
+    return true;
+  };
+
+  #lead(group: Group, request: Joined): void {
+    request.onSettle = (outcome, err) => this.#leaderSettled(group, outcome, err);
+    request.dispatch();
+  }
+
+  #wait(group: Group, request: Joined): void {
+    this.#waiting++;
+    group.waiters.push(request);
+    request.timer = setTimeout(() => {
+      // Waited long enough: on its own through the cache, no longer part of the group.
+      if (this.#drop(group, request)) request.dispatch();
+    }, this.#timeout);
+    request.onOwnAbort = () => this.#drop(group, request);
+    request.start();
+  }
+
+  /** Takes a waiter out of its group; false if it was no longer waiting. */
+  #drop(group: Group, request: Joined): boolean {
+    const index = group.waiters.indexOf(request);
+    if (index === -1) return false;
+    group.waiters.splice(index, 1);
+    this.#release(request);
+    return true;
+  }
+
+  #release(request: Joined): void {
+    this.#waiting--;
+    clearTimeout(request.timer);
+    request.onOwnAbort = undefined;
+  }
+
+  #leaderSettled(group: Group, outcome: Outcome, err: Error | undefined): void {
+    if (outcome === 'aborted') {
+      const next = group.waiters.shift();
+      if (!next) return void this.#groups.delete(group.key);
+      this.#release(next);
+      return this.#lead(group, next);
+    }
+    if (outcome === 'failed') {
+      this.#groups.delete(group.key);
+      for (const waiter of group.waiters.splice(0)) {
+        this.#release(waiter);
+        waiter.fail(err!);
+      }
+      return;
+    }
+    // Completed: new arrivals keep joining until the response is stored, so none of
+    // them misses a write still in progress and goes upstream a second time.
+    const settle = () => {
+      this.#groups.delete(group.key);
+      for (const waiter of group.waiters.splice(0)) {
+        this.#release(waiter);
+        waiter.dispatch();
+      }
+    };
+    const written = this.#settled(keyOf(group.opts));
+    if (!written) return settle();
+    // A custom store whose write never finishes must not hold the group (and every later arrival) forever.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#timeout)));
+    void Promise.race([written, late]).then(() => {
+      clearTimeout(timer);
+      settle();
+    });
+  }
+}
+
+type Settled = (key: { origin: string; method: string; path: string }) => Promise<void> | undefined;
+
+interface Group {
+  key: string;
+  opts: Options;
+  waiters: Joined[];
+}
+
+type Outcome = 'complete' | 'failed' | 'aborted';
+
+function keyOf(opts: Options): { origin: string; method: string; path: string } {
+  return { origin: String(opts.origin), method: opts.method, path: opts.path };
+}
+
+function coalescingKey(opts: Options): string | undefined {
+  if ((opts.method !== 'GET' && opts.method !== 'HEAD') || !opts.origin || opts.body != null) return undefined;
+  const headers = opts.headers;
+  if (headers != null && (typeof headers !== 'object' || Array.isArray(headers) || Symbol.iterator in headers)) return undefined;
+  const fields = headers as IncomingHttpHeaders | undefined;
+  if (fields && UNCOALESCED_HEADERS.some((name) => fields[name] !== undefined)) return undefined;
+  return `${opts.method} ${String(opts.origin)}${opts.path}`;
+}
+
+/**
+ * One request passing through the coalescer. Its handler is started once (a waiter
+ * as soon as it joins, so it can be aborted while it waits) and sees one controller
+ * throughout, which forwards to whichever real request is serving it.
+ */
+class Joined implements Handler {
+  onSettle: ((outcome: Outcome, err?: Error) => void) | undefined;
+  onOwnAbort: (() => void) | undefined;
+  timer: NodeJS.Timeout | undefined;
+  #inner: Controller | undefined;
+  #started = false;
+  #paused = false;
+  #reason: Error | undefined;
+  #settled = false;
+
+  readonly controller: Controller;
+
+  constructor(
+    private readonly opts: Options,
+    private readonly handler: Handler,
+    private readonly next: Dispatch,
+  ) {
+    const self = this;
+    this.controller = {
+      get aborted() {
+        return self.#reason !== undefined;
+      },
+      get paused() {
+        return self.#paused;
+      },
+      get reason() {
+        return self.#reason ?? null;
+      },
+      abort(reason: Error) {
+        if (self.#reason) return;
+        self.#reason = reason ?? new Error('aborted');
+        self.onOwnAbort?.();
+        self.#inner?.abort(self.#reason);
+      },
+      pause() {
+        self.#paused = true;
+        self.#inner?.pause();
+      },
+      resume() {
+        self.#paused = false;
+        self.#inner?.resume();
+      },
+    };
+  }
+
+  start(context?: unknown): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.handler.onRequestStart?.(this.controller, context ?? {});
+  }
+
+  dispatch(): void {
+    if (this.#reason) return;
+    try {
+      this.next(this.opts, this);
+    } catch (err) {
+      this.onResponseError(this.controller, err as Error);
+    }
+  }
+
+  /** Fails a waiter that was never dispatched. */
+  fail(err: Error): void {
+    if (this.#reason || this.#settled) return;
+    this.#settled = true;
+    this.handler.onResponseError?.(this.controller, err);
+  }
+
+  onRequestStart(controller: Controller, context: unknown): void {
+    this.#inner = controller;
+    if (this.#reason) return controller.abort(this.#reason);
+    if (this.#paused) controller.pause();
+    this.start(context);
+  }
+
+  onRequestUpgrade(_controller: Controller, statusCode: number, headers: IncomingHttpHeaders, socket: Duplex): void {
+    this.handler.onRequestUpgrade?.(this.controller, statusCode, headers, socket);
+  }
+
+  onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    this.#inner = controller;
+    this.handler.onResponseStart?.(this.controller, statusCode, headers, statusMessage);
+  }
+
+  onResponseData(_controller: Controller, chunk: Buffer): void {
+    this.handler.onResponseData?.(this.controller, chunk);
+  }
+
+  onResponseEnd(_controller: Controller, trailers: IncomingHttpHeaders): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.handler.onResponseEnd?.(this.controller, trailers);
+    this.onSettle?.('complete');
+  }
+
+  onResponseError(_controller: Controller, err: Error): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    // The group is settled first: the handler may react by dispatching again (a retry),
+    // which must start a new group rather than join this finished one.
+    this.onSettle?.(this.#reason ? 'aborted' : 'failed', err);
+    this.handler.onResponseError?.(this.controller, err);
+  }
+}

@@ -1,0 +1,123 @@
+import type { Redis } from 'ioredis';
+import { ProxyError } from '../errors';
+import type { CacheStore } from './keys';
+
+/** A Redis (or Valkey) store shared by every proxy instance that uses the same server and prefix. */
+export interface RedisStoreOptions {
+  /** A `redis://` URL (the proxy opens and closes that connection) or a connected ioredis client (yours; never closed). */
+  redis: string | Redis;
+  /** Prefix of every key the cache writes; instances that should share entries use the same one. */
+  keyPrefix?: string;
+}
+
+/** The `cache` option: RFC 9111 shared caching of GET and HEAD responses. */
+export interface CacheOptions {
+  /** Where entries live: this process's memory (default), Redis, or any undici cache store. */
+  store?: 'memory' | RedisStoreOptions | CacheStore;
+  /** Memory store: most bytes of bodies and headers held (least recently used go first). */
+  maxSize?: number;
+  /** Memory store: most responses held (each Vary variant counts). */
+  maxEntries?: number;
+  /** Largest body stored, in bytes; a larger response streams through unstored. */
+  maxEntrySize?: number;
+  /** Seconds an entry is kept at most, whatever its freshness and revalidation window say. */
+  maxTtl?: number;
+  /** ms a concurrent request for a URL being fetched waits for that response before going upstream itself; 0 disables coalescing. */
+  lockTimeout?: number;
+  /** ms a store operation may take (Redis, or a custom asynchronous store) before it counts as a miss. */
+  timeout?: number;
+  /** Called with a `HANDOFF_CACHE_STORE` error once per store outage; default: console.error. */
+  onError?: (err: ProxyError) => void;
+}
+
+export const CACHE_DEFAULTS = {
+  maxSize: 64 * 1024 * 1024,
+  maxEntries: 10_000,
+  maxEntrySize: 5 * 1024 * 1024,
+  maxTtl: 86_400,
+  lockTimeout: 5_000,
+  timeout: 500,
+  keyPrefix: 'handoff:cache:',
+};
+
+export type ResolvedStore =
+  | { kind: 'memory' }
+  | { kind: 'redis'; redis: string | Redis; keyPrefix: string }
+  | { kind: 'custom'; store: CacheStore };
+
+export interface ResolvedCacheOptions {
+  store: ResolvedStore;
+  maxSize: number;
+  maxEntries: number;
+  maxEntrySize: number;
+  maxTtl: number;
+  lockTimeout: number;
+  timeout: number;
+  onError: (err: ProxyError) => void;
+}
+
+function invalid(message: string): ProxyError {
+  return new ProxyError('HANDOFF_INVALID_OPTIONS', message);
+}
+
+function integer(value: unknown, name: string, min: number, fallback: number): number {
+  if (value == null) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw invalid(`cache.${name} must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function logError(err: ProxyError): void {
+  console.error(`[handoff] ${err.message}`, err.cause);
+}
+
+function isCacheStore(value: object): value is CacheStore {
+  const store = value as Partial<CacheStore>;
+  return typeof store.get === 'function' && typeof store.createWriteStream === 'function' && typeof store.delete === 'function';
+}
+
+function isRedisClient(value: unknown): value is Redis {
+  const client = value as Partial<Redis> | null;
+  return typeof client === 'object' && client !== null && typeof client.getBuffer === 'function' && typeof client.status === 'string';
+}
+
+function store(value: unknown): ResolvedStore {
+  if (value == null || value === 'memory') return { kind: 'memory' };
+  if (typeof value !== 'object') {
+    throw invalid(`cache.store must be 'memory', { redis } or an undici cache store, got ${JSON.stringify(value)}`);
+  }
+  if (isCacheStore(value)) return { kind: 'custom', store: value };
+  const { redis, keyPrefix } = value as RedisStoreOptions;
+  if (typeof redis === 'string') {
+    if (!/^rediss?:\/\//.test(redis)) throw invalid(`cache.store.redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redis)}`);
+  } else if (!isRedisClient(redis)) {
+    throw invalid('cache.store.redis must be a redis:// URL or an ioredis client');
+  }
+  if (keyPrefix != null && typeof keyPrefix !== 'string') throw invalid('cache.store.keyPrefix must be a string');
+  return { kind: 'redis', redis, keyPrefix: keyPrefix ?? CACHE_DEFAULTS.keyPrefix };
+}
+
+/** Validates the `cache` option once, where it enters: `undefined` when caching is off. */
+export function resolveCacheOptions(value: unknown): ResolvedCacheOptions | undefined {
+  if (value == null || value === false) return undefined;
+  if (value !== true && (typeof value !== 'object' || Array.isArray(value))) {
+    throw invalid(`cache must be true, false or an object of cache options, got ${String(value)}`);
+  }
+  const o = (value === true ? {} : value) as CacheOptions;
+  if (o.onError != null && typeof o.onError !== 'function') throw invalid('cache.onError must be a function');
+  const resolved = store(o.store);
+  if (resolved.kind !== 'memory' && (o.maxSize != null || o.maxEntries != null)) {
+    throw invalid('cache.maxSize and cache.maxEntries bound the memory store only; bound Redis with its maxmemory setting');
+  }
+  return {
+    store: resolved,
+    maxSize: integer(o.maxSize, 'maxSize', 1, CACHE_DEFAULTS.maxSize),
+    maxEntries: integer(o.maxEntries, 'maxEntries', 1, CACHE_DEFAULTS.maxEntries),
+    maxEntrySize: integer(o.maxEntrySize, 'maxEntrySize', 0, CACHE_DEFAULTS.maxEntrySize),
+    maxTtl: integer(o.maxTtl, 'maxTtl', 1, CACHE_DEFAULTS.maxTtl),
+    lockTimeout: integer(o.lockTimeout, 'lockTimeout', 0, CACHE_DEFAULTS.lockTimeout),
+    timeout: integer(o.timeout, 'timeout', 1, CACHE_DEFAULTS.timeout),
+    onError: o.onError ?? logError,
+  };
+}

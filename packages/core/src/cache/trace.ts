@@ -1,0 +1,99 @@
+import type { Duplex } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'undici/types/header';
+import { FresheningHandler } from './freshen';
+import type { CacheStore } from './keys';
+
+/** How the cache answered one request, sent to the client as `x-cache`. */
+export type CacheStatus = 'HIT' | 'MISS' | 'REVALIDATED' | 'STALE';
+
+/**
+ * Carried in the dispatch options under `kTrace`; undici's cache interceptor copies
+ * the options with a spread, so it reaches the innermost interceptor, which notes
+ * whether the request went upstream and what the upstream answered.
+ */
+export interface CacheTrace {
+  upstream: boolean;
+  upstreamStatus: number;
+  upstreamAge: string | undefined;
+}
+
+export const kTrace = Symbol('handoff.cacheTrace');
+
+export function newTrace(): CacheTrace {
+  return { upstream: false, upstreamStatus: 0, upstreamAge: undefined };
+}
+
+/** What undici's cache interceptor adds to a stored response served stale (RFC 7234's Warning, obsoleted by RFC 9111 §5.5). */
+const STALE_WARNING = '110 - "response is stale"';
+
+/**
+ * Decides the cache status from the trace and the response the transfer received,
+ * and corrects two things undici sends: its obsolete stale Warning, and, after a
+ * 304, the old entry's Age (the validated response is as old as the 304 says).
+ */
+export function markResponse(trace: CacheTrace, statusCode: number, headers: Record<string, string | string[]>): CacheStatus {
+  const servedStale = headers.warning === STALE_WARNING;
+  if (servedStale) delete headers.warning;
+  if (!trace.upstream) return servedStale ? 'STALE' : 'HIT';
+  if (trace.upstreamStatus === 304 && statusCode !== 304) {
+    headers.age = trace.upstreamAge ?? '0';
+    return 'REVALIDATED';
+  }
+  return servedStale ? 'STALE' : 'MISS';
+}
+
+type Handler = Dispatcher.DispatchHandler;
+type Controller = Dispatcher.DispatchController;
+
+/**
+ * The innermost interceptor: records on the trace that this request reached the
+ * upstream, and freshens the stored response when a revalidation answers 304.
+ */
+export function traceUpstream(store: CacheStore): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (opts, handler) => {
+    const trace = (opts as { [kTrace]?: CacheTrace })[kTrace];
+    if (!trace) return dispatch(opts, handler);
+    trace.upstream = true;
+    const headers = opts.headers as Record<string, string | string[]> | undefined;
+    const revalidation = headers?.['if-none-match'] !== undefined || headers?.['if-modified-since'] !== undefined;
+    const inner = revalidation
+      ? new FresheningHandler(store, { origin: String(opts.origin), method: opts.method, path: opts.path, headers }, handler)
+      : handler;
+    return dispatch(opts, new TracingHandler(trace, inner));
+  };
+}
+
+class TracingHandler implements Handler {
+  constructor(
+    private readonly trace: CacheTrace,
+    private readonly handler: Handler,
+  ) {}
+
+  onRequestStart(controller: Controller, context: unknown): void {
+    this.handler.onRequestStart?.(controller, context);
+  }
+
+  onRequestUpgrade(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, socket: Duplex): void {
+    this.handler.onRequestUpgrade?.(controller, statusCode, headers, socket);
+  }
+
+  onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    this.trace.upstreamStatus = statusCode;
+    const age = headers.age;
+    this.trace.upstreamAge = typeof age === 'string' ? age : undefined;
+    this.handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    this.handler.onResponseData?.(controller, chunk);
+  }
+
+  onResponseEnd(controller: Controller, trailers: IncomingHttpHeaders): void {
+    this.handler.onResponseEnd?.(controller, trailers);
+  }
+
+  onResponseError(controller: Controller, err: Error): void {
+    this.handler.onResponseError?.(controller, err);
+  }
+}

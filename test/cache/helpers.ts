@@ -1,0 +1,46 @@
+import type Koa from 'koa';
+import type { ProxyCallOptions, ProxyError, ProxyOptions } from '@handoff/koa';
+import { request, type Reply, type RequestOptions } from '../helpers/client';
+import { recordingUpstream, type RecordingUpstream, type Respond } from '../helpers/recording-upstream';
+import { recordingRoute } from '../helpers/handles';
+import { gateway, type Gateway } from '../helpers/servers';
+
+export interface CacheRig {
+  origin: RecordingUpstream;
+  gw: Gateway;
+  /** Store errors reported through cache.onError. */
+  storeErrors: ProxyError[];
+  get(path: string, options?: RequestOptions): Promise<Reply>;
+  close(): Promise<void>;
+}
+
+/** An origin and a gateway proxying every path to it with the cache on (memory store unless `options.cache` says otherwise). */
+export async function cacheRig(
+  respond: Respond,
+  options: ProxyOptions = {},
+  call: ProxyCallOptions | ((ctx: Koa.Context) => ProxyCallOptions) = {},
+): Promise<CacheRig> {
+  const origin = await recordingUpstream(respond);
+  const storeErrors: ProxyError[] = [];
+  const cache = typeof options.cache === 'object' ? options.cache : {};
+  const { route } = recordingRoute(
+    (ctx) => origin.url + ctx.url,
+    (ctx) => (typeof call === 'function' ? call(ctx) : call),
+  );
+  const gw = await gateway(route, { ...options, cache: { onError: (err) => storeErrors.push(err), ...cache } });
+  return {
+    origin,
+    gw,
+    storeErrors,
+    get: (path, requestOptions) => request(gw.url, { ...requestOptions, path }),
+    close: async () => {
+      await gw.close();
+      await origin.close();
+    },
+  };
+}
+
+/** Upstream requests seen for one path. */
+export function hits(origin: RecordingUpstream, path: string): number {
+  return origin.requests.filter((r) => r.url === path).length;
+}
