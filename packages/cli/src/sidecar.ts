@@ -1,0 +1,125 @@
+import http from 'node:http';
+import { createProxy, type Proxy, type ProxyOutcome } from '@handoff/core';
+import type { SidecarConfig } from './config/keys';
+import { backendUrl, forwardedNames, hasBody } from './forward';
+import { closeServer, listen } from './listen';
+import { logError, pathOf } from './log';
+import { SidecarMetrics } from './metrics';
+
+export interface Sidecar {
+  /** `http://host:port` the proxy is bound to. */
+  readonly url: string;
+  /** `http://host:port` of /metrics and /healthz, if enabled. */
+  readonly metricsUrl: string | undefined;
+  readonly proxy: Proxy;
+  /**
+   * Stops accepting, lets in-flight transfers finish until shutdownTimeout, aborts
+   * the rest and closes both listeners. Calling it again returns the same promise.
+   */
+  stop(): Promise<void>;
+}
+
+const OFFLOAD_KINDS: readonly string[] = [];
+
+/** Starts the proxy and metrics listeners; rejects (with both closed) if either cannot listen. */
+export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
+  const proxy = createProxy({
+    concurrency: config.concurrency,
+    maxQueue: config.maxQueue,
+    queueTimeout: config.queueTimeout,
+    connectTimeout: config.connectTimeout,
+    headersTimeout: config.headersTimeout,
+    bodyTimeout: config.bodyTimeout,
+    maxBodySize: config.maxBodySize,
+    rateLimit: config.rateLimit,
+    retryAfter: config.retryAfter,
+    xForwarded: config.xForwarded,
+  });
+  const metrics = new SidecarMetrics(() => proxy.stats, OFFLOAD_KINDS);
+  let draining = false;
+
+  const onOutcome = (req: http.IncomingMessage, outcome: ProxyOutcome): void => {
+    metrics.record(outcome);
+    const { error } = outcome;
+    if (error) logError(`${req.method} ${pathOf(req.url)} ${outcome.status || '-'} ${error.code}: ${error.message}`);
+  };
+
+  // requestTimeout 0: Node's default (300 s for the whole request) would cut long uploads;
+  // a stalled upload is bounded by bodyTimeout between chunks instead, slow headers by
+  // Node's headersTimeout (60 s).
+  const server = http.createServer({ requestTimeout: 0 }, (req, res) => {
+    const target = backendUrl(config.backend, req.url);
+    if (!target) {
+      metrics.refused(400, 'bad_request_target');
+      logError(`${req.method} ${pathOf(req.url)} 400 bad_request_target: only origin-form targets under the backend's path are forwarded`);
+      res.writeHead(400, { 'content-type': 'text/plain', 'cache-control': 'no-store', connection: 'close' }).end('400 Bad Request\n');
+      return;
+    }
+    let handle;
+    try {
+      handle = proxy.fetch(req, res, target, {
+        method: req.method,
+        forwardHeaders: forwardedNames(req),
+        body: hasBody(req) ? 'request' : undefined,
+      });
+    } catch (err) {
+      // Only arguments the engine refuses end up here; nothing has been written yet.
+      const status = (err as { status?: number }).status ?? 500;
+      const code = (err as { code?: string }).code ?? 'HANDOFF_INVALID_OPTIONS';
+      metrics.refused(status, code);
+      logError(`${req.method} ${pathOf(req.url)} ${status} ${code}: ${(err as Error).message}`);
+      if (!res.headersSent) res.writeHead(status, { 'content-type': 'text/plain', 'cache-control': 'no-store' });
+      res.end(`${status} ${http.STATUS_CODES[status] ?? ''}\n`);
+      return;
+    }
+    void handle.done.then((outcome) => onOutcome(req, outcome));
+  });
+
+  const admin = http.createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('405 Method Not Allowed\n');
+    } else if (path === '/healthz') {
+      res.writeHead(draining ? 503 : 200, { 'content-type': 'text/plain', 'cache-control': 'no-store' });
+      res.end(draining ? 'draining\n' : 'ok\n');
+    } else if (path === '/metrics') {
+      metrics.text().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' }).end(text),
+        (err: unknown) => {
+          logError(`metrics collection failed: ${err instanceof Error ? err.message : String(err)}`);
+          res.writeHead(500, { 'content-type': 'text/plain' }).end('500 Internal Server Error\n');
+        },
+      );
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('404 Not Found: try /metrics or /healthz\n');
+    }
+  });
+
+  let url: string;
+  let metricsUrl: string | undefined;
+  try {
+    url = await listen(server, config.listen, 'the proxy');
+    if (config.metricsListen) metricsUrl = await listen(admin, config.metricsListen, 'metrics');
+  } catch (err) {
+    await Promise.all([closeServer(server), closeServer(admin), proxy.close({ timeout: 0 })]);
+    throw err;
+  }
+
+  let stopped: Promise<void> | undefined;
+  const stop = async (): Promise<void> => {
+    draining = true;
+    const closed = closeServer(server);
+    // Queued and new requests now answer 503; running transfers finish or are cut at the deadline.
+    await proxy.close({ timeout: config.shutdownTimeout });
+    server.closeAllConnections();
+    await closed;
+    admin.closeAllConnections();
+    await closeServer(admin);
+  };
+  return {
+    url,
+    metricsUrl,
+    proxy,
+    stop: () => (stopped ??= stop()),
+  };
+}
