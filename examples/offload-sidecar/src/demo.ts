@@ -79,10 +79,12 @@ async function phase(withSidecar: boolean): Promise<PhaseResult> {
     if (withSidecar) {
       const results = await Promise.race([
         Promise.all(downloads.map((d) => d.done)),
-        new Promise<undefined>((resolve) => setTimeout(resolve, STREAM_LIMIT).unref()),
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), STREAM_LIMIT).unref()),
       ]);
       results?.forEach((r, i) => {
-        if (r.complete && downloads[i]!.bytes === FILE_BYTES) (completed++, downloadMs.push(r.ms));
+        if (!r.complete || downloads[i]!.bytes !== FILE_BYTES) return;
+        completed++;
+        downloadMs.push(r.ms);
       });
     }
     for (const d of downloads) d.abort();
