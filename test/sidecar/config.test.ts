@@ -57,6 +57,7 @@ describe('sidecar configuration', () => {
         accel: { '/internal/': 'http://files.internal/protected/' },
         sendfileRoots: [tmp.dir],
         keepHeaders: ['set-cookie', 'cache-control'],
+        followRedirects: 0,
       });
     });
 
@@ -113,7 +114,9 @@ describe('sidecar configuration', () => {
       [['--backend', 'http://x', '--max-body-size', '10q'], {}, 'maxBodySize (flag --max-body-size) must be a size in bytes'],
       [['--backend', 'http://x', '--listen', '127.0.0.1:70000'], {}, 'listen (flag --listen) holds a port above 65535'],
       [['--backend', 'http://x', '--offload-allow', 'https://ok.example,https://f.example/path'], {}, 'offload.allow (flag --offload-allow) entry 2 must be a bare origin'],
-      [['--backend', 'http://x', '--offload-accel', 'internal=http://f/'], {}, 'offload.accel (flag --offload-accel) prefix must be a path starting with /'],
+      [['--backend', 'http://x', '--offload-accel', 'internal=http://f/'], {}, 'offload.accel (flag --offload-accel) prefix must be a plain path that starts and ends with /'],
+      [['--backend', 'http://x', '--offload-accel', '/internal/=http://f/store'], {}, 'offload.accel (flag --offload-accel) target for /internal/ must end with /'],
+      [['--backend', 'http://x'], { HANDOFF_OFFLOAD_FOLLOW_REDIRECTS: '-1' }, 'offload.followRedirects (environment HANDOFF_OFFLOAD_FOLLOW_REDIRECTS) must be an integer from 0 up'],
       [['--backend', 'http://x', '--offload-sendfile-roots', '/no/such/dir'], {}, 'offload.sendfileRoots (flag --offload-sendfile-roots) entry 1 must be an existing directory'],
       [['--backend', 'http://x', '--x-forwarded', 'yes'], {}, 'xForwarded (flag --x-forwarded) must be one of set, append, off'],
       [['--backend', 'http://x'], { HANDOFF_CONCURENCY: '4' }, 'unknown environment variable HANDOFF_CONCURENCY'],

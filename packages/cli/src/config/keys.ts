@@ -42,6 +42,7 @@ export interface SidecarConfig {
     sendfileRoots: string[];
     /** undefined: the engine's default set. */
     keepHeaders: string[] | undefined;
+    followRedirects: number;
   };
 }
 
@@ -61,8 +62,8 @@ export interface KeyDef {
 function accelMap(value: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [prefix, target] of pairs(value)) {
-    if (!prefix.startsWith('/') || /[\s?#]/.test(prefix)) {
-      throw new ConfigError(`prefix must be a path starting with / (like /internal/), got ${JSON.stringify(prefix)}`);
+    if (!prefix.startsWith('/') || !prefix.endsWith('/') || /[\s?#%\\]/.test(prefix)) {
+      throw new ConfigError(`prefix must be a plain path that starts and ends with / (like /internal/), got ${JSON.stringify(prefix)}`);
     }
     let url: URL;
     try {
@@ -70,6 +71,9 @@ function accelMap(value: unknown): Record<string, string> {
     } catch (err) {
       if (err instanceof ConfigError) err.message = `target for ${prefix} ${err.message}`;
       throw err;
+    }
+    if (!url.pathname.endsWith('/')) {
+      throw new ConfigError(`target for ${prefix} must end with / (the prefix is replaced by its path), got ${JSON.stringify(target)}`);
     }
     out[prefix] = url.href;
   }
@@ -137,6 +141,13 @@ export const KEYS: readonly KeyDef[] = [
     repeatable: true,
     help: "headers of the backend's response kept on an offloaded response (default: the engine's set)",
     parse: (v) => list(v, headerName),
+  },
+  {
+    key: 'offload.followRedirects',
+    arg: 'n',
+    fallback: '0',
+    help: "redirects of an offload target to follow, each re-checked against the allow-list (0: relay them)",
+    parse: (v) => integer(v, 0),
   },
 ];
 
