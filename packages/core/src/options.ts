@@ -1,6 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { ProxyError } from './errors';
+import type { OffloadKind } from './offload/instruction';
+import { resolveOffloadRules, type OffloadRules, type ResolvedOffloadRules } from './offload/rules';
 import type { AllowOption } from './upstream/allow';
 
 /** What `onHeaders` sees and may change: the response about to be sent, names lower-case. */
@@ -23,6 +25,12 @@ export interface ProxyOutcome {
   bytes: number;
   durationMs: number;
   error?: import('./errors').ProxyError;
+  /** Set when an offload instruction was performed: which kind. */
+  offload?: OffloadKind;
+  /** ms from the call until the head relayed to the client was available (an offload's target or file, not the instruction's). */
+  headersMs?: number;
+  /** Offloads only: ms from the call until the response carrying the instruction arrived. */
+  instructionMs?: number;
 }
 
 export type OnHeaders = (res: ResponseHead) => void | ResponseHead | Promise<void | ResponseHead>;
@@ -82,6 +90,11 @@ export interface ProxyCallOptions extends TransferSettings {
   onComplete?: OnComplete;
   /** Aborting it aborts the transfer at whatever stage it is. */
   signal?: AbortSignal;
+  /**
+   * Performs offload instructions (Offload-*, X-Accel-Redirect, X-Sendfile) found in the
+   * upstream's response head instead of relaying it. Pass the same object every call.
+   */
+  offload?: OffloadRules;
 }
 
 export const DEFAULTS = {
@@ -212,6 +225,7 @@ export interface ResolvedCall extends ResolvedSettings {
   onError: OnError | undefined;
   onComplete: OnComplete | undefined;
   signal: AbortSignal | undefined;
+  offload: ResolvedOffloadRules | undefined;
 }
 
 function fn<T>(value: unknown, name: string): T | undefined {
@@ -277,6 +291,7 @@ export function resolveCallOptions(options: ProxyCallOptions | undefined, base: 
     onError: fn<OnError>(o.onError, 'onError'),
     onComplete: fn<OnComplete>(o.onComplete, 'onComplete'),
     signal: signal ?? undefined,
+    offload: o.offload == null ? undefined : resolveOffloadRules(o.offload),
   };
 }
 
