@@ -17,6 +17,14 @@ function version(): string {
   return manifest.version;
 }
 
+/** Adds where a key came from to an engine message that names it (`offload.accel prefix …`). */
+function withSource(message: string, sources: Record<string, string>): string {
+  const key = Object.keys(sources)
+    .sort((a, b) => b.length - a.length)
+    .find((k) => message.includes(k));
+  return key ? `${message} (${sources[key]})` : message;
+}
+
 async function main(): Promise<void> {
   let command;
   try {
@@ -37,7 +45,8 @@ async function main(): Promise<void> {
   } catch (err) {
     // The engine validates its options too; anything it refuses is a configuration error.
     const invalid = (err as { code?: string }).code === 'HANDOFF_INVALID_OPTIONS';
-    process.stderr.write(`handoff: ${invalid ? 'invalid configuration: ' : 'failed to start: '}${(err as Error).message}\n`);
+    const message = invalid ? withSource((err as Error).message, command.sources) : (err as Error).message;
+    process.stderr.write(`handoff: ${invalid ? 'invalid configuration: ' : 'failed to start: '}${message}\n`);
     process.exitCode = invalid ? EXIT_CONFIG : EXIT_FAILED;
     return;
   }

@@ -19,7 +19,8 @@ export class SidecarMetrics {
   readonly #bytes: Counter;
   readonly #errors: Counter<'reason'>;
   readonly #offloads: Counter<'kind'>;
-  readonly #headers: Histogram;
+  readonly #headers: Histogram<'kind'>;
+  readonly #backendHeaders: Histogram;
   readonly #duration: Histogram;
 
   constructor(stats: () => ProxyStats, offloadKinds: readonly string[]) {
@@ -49,7 +50,14 @@ export class SidecarMetrics {
     this.#bytes = new Counter({ name: 'handoff_response_bytes_total', help: 'Response body bytes written to clients.', registers });
     this.#headers = new Histogram({
       name: 'handoff_upstream_headers_seconds',
-      help: 'Time from the start of a request to the response head of the upstream that answered it (the backend, or the offload target).',
+      help: 'Time from the start of a request to the head relayed to the client: the backend\'s (kind="none"), or the offload target\'s or file\'s (kind="url", "accel", "sendfile").',
+      labelNames: ['kind'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.#backendHeaders = new Histogram({
+      name: 'handoff_backend_headers_seconds',
+      help: "Time from the start of a request to the backend's response head (for an offload, the response carrying the instruction).",
       buckets: LATENCY_BUCKETS,
       registers,
     });
@@ -76,11 +84,13 @@ export class SidecarMetrics {
   }
 
   /** Records one finished transfer. */
-  record(outcome: ProxyOutcome & { offload?: string; headersMs?: number }): void {
+  record(outcome: ProxyOutcome): void {
     this.#requests.inc({ status_class: statusClass(outcome.status), outcome: outcome.error ? 'error' : 'ok' });
     this.#bytes.inc(outcome.bytes);
     this.#duration.observe(outcome.durationMs / 1000);
-    if (outcome.headersMs !== undefined) this.#headers.observe(outcome.headersMs / 1000);
+    if (outcome.headersMs !== undefined) this.#headers.observe({ kind: outcome.offload ?? 'none' }, outcome.headersMs / 1000);
+    const backendMs = outcome.offload ? outcome.instructionMs : outcome.headersMs;
+    if (backendMs !== undefined) this.#backendHeaders.observe(backendMs / 1000);
     if (outcome.error) this.#errors.inc({ reason: ERROR_CODES.has(outcome.error.code) ? outcome.error.code : 'other' });
     if (outcome.offload) this.#offloads.inc({ kind: outcome.offload });
   }

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { createProxy, type Proxy, type ProxyOutcome } from '@handoff/core';
+import { createProxy, resolveOffloadRules, type OffloadKind, type OffloadRules, type Proxy, type ProxyOutcome } from '@handoff/core';
 import type { SidecarConfig } from './config/keys';
 import { backendUrl, forwardedNames, hasBody } from './forward';
 import { closeServer, listen } from './listen';
@@ -19,10 +19,20 @@ export interface Sidecar {
   stop(): Promise<void>;
 }
 
-const OFFLOAD_KINDS: readonly string[] = [];
+const OFFLOAD_KINDS: readonly OffloadKind[] = ['url', 'accel', 'sendfile'];
 
 /** Starts the proxy and metrics listeners; rejects (with both closed) if either cannot listen. */
 export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
+  // One rules object for every call: the engine resolves it once (roots realpath'd) and
+  // caches the result per object. Resolving it here makes bad rules a startup error.
+  const offload: OffloadRules = {
+    allow: config.offload.allow,
+    accel: config.offload.accel,
+    sendfileRoots: config.offload.sendfileRoots,
+    followRedirects: config.offload.followRedirects,
+    ...(config.offload.keepHeaders ? { keepHeaders: config.offload.keepHeaders } : {}),
+  };
+  resolveOffloadRules(offload);
   const proxy = createProxy({
     concurrency: config.concurrency,
     maxQueue: config.maxQueue,
@@ -61,6 +71,7 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
         method: req.method,
         forwardHeaders: forwardedNames(req),
         body: hasBody(req) ? 'request' : undefined,
+        offload,
       });
     } catch (err) {
       // Only arguments the engine refuses end up here; nothing has been written yet.
