@@ -185,6 +185,12 @@ describe('sidecar configuration', () => {
       const env = await runToExit({ env: { HANDOFF_BACKEND: 'http://[::1' } });
       expect(env.code).toBe(2);
       expect(env.stderr).toMatch(/^handoff: invalid configuration: backend \(environment HANDOFF_BACKEND\) must be an absolute http\(s\) URL/);
+
+      // Refused by the engine's own validation of the offload rules, still before listening.
+      const engine = await runToExit({ args: ['--backend', backendA.url, '--listen', '127.0.0.1:0', '--offload-keep-headers', 'set-cookie,content-length'] });
+      expect(engine.code).toBe(2);
+      expect(engine.stderr).toMatch(/^handoff: invalid configuration: offload\.keepHeaders may not keep content-length.* \(flag --offload-keep-headers\)\n$/);
+      expect(engine.stdout).toBe('');
     }, 60_000);
 
     it('explains itself with --help and prints its version with --version', async () => {
