@@ -98,7 +98,7 @@ describe('sidecar configuration', () => {
       });
       expect(config.offload.allow).toEqual([]);
       expect(config.offload.sendfileRoots).toEqual([]);
-      expect(config.offload.keepHeaders).toBeUndefined();
+      expect(config.offload.keepHeaders).toEqual(['set-cookie', 'cache-control', 'expires', 'content-disposition', 'vary']);
       expect(config.offload.accel).toEqual({ '/a/': 'http://files:1/x/', '/b/': 'https://cdn.example/' });
       expect(load(['--backend', 'http://b', '--metrics-listen', 'off', '--x-forwarded', 'off']).metricsListen).toBeNull();
     });

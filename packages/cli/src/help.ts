@@ -15,7 +15,7 @@ export function helpText(version: string): string {
   ];
   for (const def of KEYS) {
     const flag = `  --${flagName(def.key)} <${def.arg}>`;
-    lines.push(`${flag.padEnd(40)} ${def.key}, ${envName(def.key)}, ${def.fallback === undefined ? (def.key === 'backend' ? 'required' : 'engine default') : def.fallback === '' ? 'none' : def.fallback}`);
+    lines.push(`${flag.padEnd(40)} ${def.key}, ${envName(def.key)}, ${def.fallback === undefined ? 'required' : def.fallback === '' ? 'none' : def.fallback}`);
     lines.push(`      ${def.help}${def.repeatable ? ' (comma-separated; the flag may repeat)' : ''}`);
   }
   lines.push(

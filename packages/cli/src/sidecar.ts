@@ -30,7 +30,7 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
     accel: config.offload.accel,
     sendfileRoots: config.offload.sendfileRoots,
     followRedirects: config.offload.followRedirects,
-    ...(config.offload.keepHeaders ? { keepHeaders: config.offload.keepHeaders } : {}),
+    keepHeaders: config.offload.keepHeaders,
   };
   resolveOffloadRules(offload);
   const proxy = createProxy({

@@ -3,6 +3,7 @@
  * and flag derived from its name (`offload.sendfileRoots` → HANDOFF_OFFLOAD_SENDFILE_ROOTS,
  * --offload-sendfile-roots). `--help` and the README table are written from this list.
  */
+import { DEFAULT_KEEP_HEADERS } from '@handoff/core';
 import {
   address,
   choice,
@@ -40,8 +41,7 @@ export interface SidecarConfig {
     allow: string[];
     accel: Record<string, string>;
     sendfileRoots: string[];
-    /** undefined: the engine's default set. */
-    keepHeaders: string[] | undefined;
+    keepHeaders: string[];
     followRedirects: number;
   };
 }
@@ -51,7 +51,7 @@ export interface KeyDef {
   key: string;
   /** Placeholder shown in --help. */
   arg: string;
-  /** Default as written in a config file; undefined means required or the engine's default. */
+  /** Default as written in the environment; undefined means required. */
   fallback: string | undefined;
   help: string;
   /** Lists and maps: a flag may be repeated, and every form also takes comma-separated values. */
@@ -137,9 +137,9 @@ export const KEYS: readonly KeyDef[] = [
   {
     key: 'offload.keepHeaders',
     arg: 'names',
-    fallback: undefined,
+    fallback: DEFAULT_KEEP_HEADERS.join(','),
     repeatable: true,
-    help: "headers of the backend's response kept on an offloaded response (default: the engine's set)",
+    help: "headers of the backend's response kept on an offloaded response (never content-length, content-encoding, content-range, etag, last-modified or hop-by-hop)",
     parse: (v) => list(v, headerName),
   },
   {
