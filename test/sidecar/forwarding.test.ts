@@ -125,6 +125,29 @@ describe('sidecar forwarding', () => {
     expect(seen.filter((s) => s.body.length === 4096)).toHaveLength(0);
   });
 
+  it('sends 100 Continue only for a body it will forward', async () => {
+    const port = Number(new URL(sidecar.url).port);
+    const head = (length: number) =>
+      `PUT /upload HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n`;
+    const refused = await rawRequest(port, head(4096));
+    expect(refused.text).toMatch(/^HTTP\/1\.1 413 /);
+    expect(refused.text).not.toContain('100 Continue');
+
+    const accepted = await new Promise<string>((resolve, reject) => {
+      const req = http.request(`${sidecar.url}/upload`, { method: 'PUT', agent: false, headers: { expect: '100-continue', 'content-length': 5 } });
+      req.on('continue', () => req.end('hello'));
+      req.on('response', (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve(`${res.statusCode} ${body}`));
+      });
+      req.on('error', reject);
+    });
+    expect(accepted).toBe('201 answer to PUT /app/upload');
+    expect(seen.at(-1)!.body).toBe('hello');
+  });
+
   it('answers 502 when the backend fails, and logs one line with the code and no query string', async () => {
     const reply = await request(sidecar.url, { path: '/reset?token=s3cret' });
     expect(reply.status).toBe(502);

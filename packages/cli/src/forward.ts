@@ -6,8 +6,11 @@ import type { IncomingMessage } from 'node:http';
  * trusts X-Sendfile-Type and X-Accel-Mapping from the request).
  */
 const INSTRUCTION = /^(?:offload-|x-accel-|x-sendfile)/;
-/** Forwarded by the engine itself, and only when the body is. */
-const BODY_FIELDS = new Set(['content-type', 'content-encoding', 'content-language', 'content-length']);
+/**
+ * Forwarded by the engine itself, and only when the body is; and `expect`, which the
+ * sidecar answers itself (100 Continue) and undici refuses to send.
+ */
+const NOT_FORWARDED = new Set(['content-type', 'content-encoding', 'content-language', 'content-length', 'expect']);
 
 /**
  * Names of the client's headers to forward to the backend: all of them (cookies and
@@ -18,7 +21,7 @@ const BODY_FIELDS = new Set(['content-type', 'content-encoding', 'content-langua
 export function forwardedNames(req: IncomingMessage): string[] {
   const names: string[] = [];
   for (const name in req.headers) {
-    if (name.charCodeAt(0) === 58 || INSTRUCTION.test(name) || BODY_FIELDS.has(name)) continue;
+    if (name.charCodeAt(0) === 58 || INSTRUCTION.test(name) || NOT_FORWARDED.has(name)) continue;
     names.push(name);
   }
   return names;

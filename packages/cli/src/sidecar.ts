@@ -57,7 +57,16 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
   // requestTimeout 0: Node's default (300 s for the whole request) would cut long uploads;
   // a stalled upload is bounded by bodyTimeout between chunks instead, slow headers by
   // Node's headersTimeout (60 s).
-  const server = http.createServer({ requestTimeout: 0 }, (req, res) => {
+  const server = http.createServer({ requestTimeout: 0 }, forward);
+  // RELIABILITY B14: 100 Continue only for a body that will be read; one declared over
+  // maxBodySize gets its 413 straight away (the engine checks the declared length first).
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const declared = Number(req.headers['content-length']);
+    if (!(config.maxBodySize > 0 && declared > config.maxBodySize)) res.writeContinue();
+    forward(req, res);
+  });
+
+  function forward(req: http.IncomingMessage, res: http.ServerResponse): void {
     const target = backendUrl(config.backend, req.url);
     if (!target) {
       metrics.refused(400, 'bad_request_target');
@@ -84,7 +93,7 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
       return;
     }
     void handle.done.then((outcome) => onOutcome(req, outcome));
-  });
+  }
 
   const admin = http.createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
