@@ -2,6 +2,7 @@ import http from 'node:http';
 import { createProxy, resolveOffloadRules, type OffloadKind, type OffloadRules, type Proxy, type ProxyOutcome } from '@handoff/core';
 import type { SidecarConfig } from './config/keys';
 import { backendUrl, forwardedNames, hasBody } from './forward';
+import { createAdminServer } from './admin';
 import { closeServer, listen } from './listen';
 import { logError, pathOf } from './log';
 import { SidecarMetrics } from './metrics';
@@ -95,25 +96,7 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
     void handle.done.then((outcome) => onOutcome(req, outcome));
   }
 
-  const admin = http.createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0];
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('405 Method Not Allowed\n');
-    } else if (path === '/healthz') {
-      res.writeHead(draining ? 503 : 200, { 'content-type': 'text/plain', 'cache-control': 'no-store' });
-      res.end(draining ? 'draining\n' : 'ok\n');
-    } else if (path === '/metrics') {
-      metrics.text().then(
-        (text) => res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' }).end(text),
-        (err: unknown) => {
-          logError(`metrics collection failed: ${err instanceof Error ? err.message : String(err)}`);
-          res.writeHead(500, { 'content-type': 'text/plain' }).end('500 Internal Server Error\n');
-        },
-      );
-    } else {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('404 Not Found: try /metrics or /healthz\n');
-    }
-  });
+  const admin = createAdminServer(metrics, () => draining);
 
   let url: string;
   let metricsUrl: string | undefined;
@@ -123,6 +106,12 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
   } catch (err) {
     await Promise.all([closeServer(server), closeServer(admin), proxy.close({ timeout: 0 })]);
     throw err;
+  }
+
+  // After listening, a listener 'error' (an accept failing with ENOBUFS, say) is logged, not
+  // fatal. EMFILE never gets here: libuv accepts and closes the connection instead.
+  for (const [name, listener] of [['proxy', server], ['metrics', admin]] as const) {
+    listener.on('error', (err: NodeJS.ErrnoException) => logError(`${name} listener error: ${err.code ?? err.message}`));
   }
 
   let stopped: Promise<void> | undefined;

@@ -25,6 +25,8 @@ export interface RunOptions {
   args?: string[];
   /** HANDOFF_* variables; every HANDOFF_* of the test runner's own environment is removed first. */
   env?: Record<string, string>;
+  /** Runs the process under `ulimit -n <fdLimit>`. */
+  fdLimit?: number;
 }
 
 /** A temp directory removed by `cleanup()`. */
@@ -45,7 +47,9 @@ export function run(options: RunOptions = {}): { child: ChildProcess; out: { std
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('HANDOFF_')) env[name] = value;
   Object.assign(env, options.env, { TSX_TSCONFIG_PATH: path.join(ROOT, 'tsconfig.json') });
-  const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...(options.args ?? [])], {
+  const argv = [process.execPath, '--import', 'tsx', BIN, ...(options.args ?? [])];
+  const [command, ...args] = options.fdLimit ? ['bash', '-c', `ulimit -n ${options.fdLimit} && exec "$0" "$@"`, ...argv] : argv;
+  const child = spawn(command!, args, {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
