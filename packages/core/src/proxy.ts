@@ -10,7 +10,8 @@ import {
   type ProxyOptions,
   type ResolvedProxyOptions,
 } from './options';
-import { readStart, type OffloadRequest, type OffloadResponse } from './offload/start';
+import { hasOffloadInstruction } from './offload/instruction';
+import { discard, isOffloadRequest, readStart, type OffloadRequest, type OffloadResponse } from './offload/start';
 import { Transfer, type ProxyHandle, type TransferHost } from './transfer';
 import { AllowPolicy } from './upstream/allow';
 
@@ -110,6 +111,13 @@ export class Proxy implements TransferHost {
     }
     if (typeof source !== 'object' || source === null) {
       throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'proxy.offload() needs { url, … } or a response { headers, body? }');
+    }
+    if (!isOffloadRequest(source) && !source.request && !hasOffloadInstruction(source.headers ?? {})) {
+      discard(source.body);
+      throw new ProxyError(
+        'HANDOFF_INVALID_OPTIONS',
+        'The response given to proxy.offload() carries no offload instruction (Offload-Requested, X-Accel-Redirect or X-Sendfile)',
+      );
     }
     this.#check(req, res, call.mode);
     const transfer = Transfer.fromOffload(this, req, res, readStart(source, call.offload), call);

@@ -82,9 +82,8 @@ function fromRequest(request: OffloadRequest, rules: ResolvedOffloadRules, handl
 function fromResponse(response: OffloadResponse, rules: ResolvedOffloadRules): OffloadStart {
   const headers = normalise(response.headers);
   const instruction = readInstruction(headers, rules, 'The handler');
-  if (!instruction) {
-    throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'The response carries no offload instruction (Offload-Requested, X-Accel-Redirect or X-Sendfile)');
-  }
+  // proxy.offload() has checked there is one.
+  if (!instruction) throw new ProxyError('HANDOFF_OFFLOAD_INVALID', 'The handler response carries no offload instruction');
   const rate = readLimitRate(headers, 'The handler');
   const forward = instruction.kind === 'url' && instruction.forwardBody;
   const body = forward ? (response.body ?? '') : undefined;
@@ -110,7 +109,8 @@ function isBody(value: unknown): value is OffloadBody {
   return typeof value === 'string' || value instanceof Uint8Array || typeof (value as Readable)?.pipe === 'function';
 }
 
-function discard(body: unknown): void {
+/** Destroys a body that will not be sent (a Readable; strings and buffers need nothing). */
+export function discard(body: unknown): void {
   const stream = body as Readable | undefined;
   if (stream && typeof stream.destroy === 'function' && typeof stream.pipe === 'function' && !stream.destroyed) {
     // A destroyed body must not report a stray error on its way out.
