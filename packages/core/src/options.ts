@@ -81,6 +81,12 @@ export interface ProxyOptions extends TransferSettings {
 
 export interface ProxyCallOptions extends TransferSettings {
   method?: string;
+  /**
+   * The request target sent upstream byte for byte (origin-form: `/path?query`), instead of
+   * the URL's parsed and normalised path; the URL then only names the origin. For proxies
+   * passing a client's `req.url` on unchanged. Visible ASCII only, starting with '/', no '#'.
+   */
+  path?: string;
   /** Request headers for the upstream; they override anything forwarded from the client. */
   headers?: Record<string, string | string[] | undefined>;
   /** 'request' streams the incoming request body; otherwise the body to send. */
@@ -219,6 +225,7 @@ export function resolveProxyOptions(options: ProxyOptions = {}): ResolvedProxyOp
 
 export interface ResolvedCall extends ResolvedSettings {
   method: string;
+  path: string | undefined;
   headers: Record<string, string | string[]> | undefined;
   body: RequestBody | undefined;
   onHeaders: OnHeaders | undefined;
@@ -285,6 +292,7 @@ export function resolveCallOptions(options: ProxyCallOptions | undefined, base: 
     followRedirects: s.followRedirects,
     maxBodySize: s.maxBodySize,
     method: o.method == null ? 'GET' : method(o.method),
+    path: o.path == null ? undefined : requestTarget(o.path),
     headers: requestHeaders(o.headers),
     body: requestBody(o.body),
     onHeaders: fn<OnHeaders>(o.onHeaders, 'onHeaders'),
@@ -293,6 +301,16 @@ export function resolveCallOptions(options: ProxyCallOptions | undefined, base: 
     signal: signal ?? undefined,
     offload: o.offload == null ? undefined : resolveOffloadRules(o.offload),
   };
+}
+
+/** RFC 9112 §3.2.1 origin-form, as undici will send it: '/', then visible ASCII without '#'. */
+const ORIGIN_FORM = /^\/[\x21-\x22\x24-\x7e]*$/;
+
+function requestTarget(value: unknown): string {
+  if (typeof value !== 'string' || !ORIGIN_FORM.test(value)) {
+    throw invalid(`path must be an origin-form request target ('/' then visible ASCII, no '#'), got ${JSON.stringify(value)}`);
+  }
+  return value;
 }
 
 function method(value: unknown): string {

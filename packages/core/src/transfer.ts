@@ -118,6 +118,8 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
   private resumeThrottle: (() => void) | undefined;
   private onSignal: (() => void) | undefined;
   private dispatcher: Dispatcher;
+  /** The call's request target, sent as is to the first upstream (not to a redirect's or an offload's). */
+  private rawPath: string | undefined;
   private rateLimit: number;
   private followRedirects: number;
   private headersMs: number | undefined;
@@ -144,6 +146,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
     this.method = call.method;
     this.sink = call.mode === 'socket' ? new SocketSink(req) : new ResponseSink(res);
     this.dispatcher = host.dispatcher;
+    this.rawPath = call.path;
     this.rateLimit = call.rateLimit;
     this.followRedirects = call.followRedirects;
     this.rules = call.offload;
@@ -171,7 +174,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
   }
 
   private get target(): string {
-    const target = describeTarget(this.method, this.url);
+    const target = this.rawPath === undefined ? describeTarget(this.method, this.url) : `${this.method} ${this.url.origin}${this.rawPath}`;
     return this.redirectedFrom ? `${target} (redirected from ${this.redirectedFrom})` : target;
   }
 
@@ -392,6 +395,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
     this.hops = 0;
     this.attempts = 0;
     this.redirectedFrom = undefined;
+    this.rawPath = undefined;
     this.url = targetUrl(instruction);
     // A HEAD client gets the head of what a GET would have fetched (nginx does the same).
     const head = this.req.method === 'HEAD';
@@ -457,7 +461,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
     this.dispatcher.dispatch(
       {
         origin: url.origin,
-        path: url.pathname + url.search,
+        path: this.rawPath ?? url.pathname + url.search,
         method: this.method as Dispatcher.HttpMethod,
         headers: this.headers,
         body: (this.body as Dispatcher.DispatchOptions['body']) ?? null,
@@ -506,7 +510,8 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
   /** Follows a redirect: returns false when it cannot be followed and is relayed as is. */
   private follow(status: number, location: string | string[] | undefined): boolean {
     if (typeof location !== 'string') return false;
-    const hop = nextHop(status, location, this.url, this.method);
+    const base = this.rawPath === undefined ? this.url : new URL(this.rawPath, this.url.origin);
+    const hop = nextHop(status, location, base, this.method);
     if (typeof hop === 'string') {
       this.fail(new ProxyError('HANDOFF_INVALID_RESPONSE', `Upstream redirected to ${hop}: ${this.target}`));
       return true;
@@ -526,6 +531,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
     if (!hop.keepBody) this.body = undefined;
     this.hops++;
     this.attempts = 0;
+    this.rawPath = undefined;
     this.url = hop.url;
     this.method = hop.method;
     this.redirectedFrom = previousTarget;
