@@ -95,6 +95,19 @@ describe('offload(): X-Sendfile', () => {
     expect(stale.status).toBe(200);
   });
 
+  it('answers a failed If-Match or If-Unmodified-Since with 412', async () => {
+    await serve();
+    const byEtag = await request(app.url, { path: file(path.join(root, 'a.txt')), headers: { 'if-match': '"not-it"' } });
+    expect(byEtag.status).toBe(412);
+    expect(byEtag.body.length).toBe(0);
+    const byDate = await request(app.url, {
+      path: file(path.join(root, 'a.txt')),
+      headers: { 'if-unmodified-since': new Date(0).toUTCString() },
+    });
+    expect(byDate.status).toBe(412);
+    expect(app.errors).toEqual([]);
+  });
+
   it('answers HEAD with the head only', async () => {
     await serve();
     const reply = await request(app.url, { method: 'HEAD', path: file(path.join(root, 'a.txt')) });
