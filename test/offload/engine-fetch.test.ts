@@ -131,6 +131,29 @@ describe('proxy.fetch(..., { offload }): instructions in an upstream response', 
     expect((await handles[1]!.done).offload).toBe('sendfile');
   });
 
+  it('runs an async onHeaders on the offloaded head (target and file alike) before any byte is sent', async () => {
+    answer = (url, res) => {
+      if (url === '/url') res.writeHead(200, { 'offload-requested': '1', 'offload-url': `${target.url}/x` });
+      else res.writeHead(200, { 'x-sendfile': path.join(dir, 'report.csv') });
+      res.end();
+    };
+    await sidecar(
+      { allow: [target.origin], sendfileRoots: [dir] },
+      {
+        onHeaders: async (head) => {
+          await new Promise((resolve) => setImmediate(resolve));
+          head.headers['x-checked'] = String(head.status);
+        },
+      },
+    );
+    const viaUrl = await request(front.url, { path: '/url' });
+    expect(viaUrl.headers['x-checked']).toBe('200');
+    expect(viaUrl.body.toString()).toBe('target GET /x [-|chunked] ');
+    const viaFile = await request(front.url, { path: '/file' });
+    expect(viaFile.headers['x-checked']).toBe('200');
+    expect(viaFile.body.toString()).toBe('a,b\n1,2\n');
+  });
+
   it('relays a response without an instruction, minus every instruction header, and with no offload in the outcome', async () => {
     answer = (_url, res) => {
       res.writeHead(200, { 'offload-url': `${target.url}/x`, 'x-accel-buffering': 'no', 'x-sendfile-type': 'X-Sendfile', 'x-kept': '1' });

@@ -156,15 +156,17 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
    * A transfer that starts from an instruction rather than an upstream request
    * (`proxy.offload()`): it waits for a slot like any other, then performs it.
    */
-  static fromOffload(host: TransferHost, req: IncomingMessage, res: ServerResponse, start: OffloadStart | ProxyError, call: ResolvedCall): Transfer {
+  static fromOffload(
+    host: TransferHost,
+    req: IncomingMessage,
+    res: ServerResponse,
+    start: OffloadStart | ProxyError,
+    call: ResolvedCall,
+  ): Transfer {
     const url = start instanceof ProxyError ? NO_TARGET : targetUrl(start.instruction);
     const transfer = new Transfer(host, req, res, url, call);
-    if (start instanceof ProxyError) {
-      transfer.pendingOffload = start;
-    } else {
-      transfer.method = start.instruction.kind === 'url' ? start.instruction.method : 'GET';
-      transfer.pendingOffload = { ...start };
-    }
+    transfer.pendingOffload = start;
+    if (!(start instanceof ProxyError) && start.instruction.kind === 'url') transfer.method = start.instruction.method;
     return transfer;
   }
 
@@ -174,7 +176,8 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
   }
 
   private get target(): string {
-    const target = this.rawPath === undefined ? describeTarget(this.method, this.url) : `${this.method} ${this.url.origin}${this.rawPath}`;
+    const target =
+      this.rawPath === undefined ? describeTarget(this.method, this.url) : `${this.method} ${this.url.origin}${this.rawPath}`;
     return this.redirectedFrom ? `${target} (redirected from ${this.redirectedFrom})` : target;
   }
 

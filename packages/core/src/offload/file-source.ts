@@ -11,7 +11,7 @@ import type { SendfileRoot } from './rules';
 
 /** The transfer a file is served into: the same head/body/end path an upstream response takes. */
 export interface FileOwner {
-  /** Returns whether the body should follow (false for HEAD, 304, or a failed head). */
+  /** False asks to wait until `resume()` (an async onHeaders); a failed or bodiless head aborts the source. */
   fileHead(status: number, headers: Record<string, string | string[]>, length: number | null): boolean;
   /** False asks to wait until `resume()` is called. */
   fileData(chunk: Buffer): boolean;
@@ -102,12 +102,7 @@ export class FileSource extends Writable {
     if (!this.#started && ANSWERS.has(status)) {
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(err.headers ?? {})) headers[name.toLowerCase()] = value;
-      this.#head(status, headers, 0);
-      if (!this.#done) {
-        this.#done = true;
-        this.owner.fileComplete();
-      }
-      return;
+      return this.#head(status, headers, 0, () => this.#finish());
     }
     this.#fail(err.code ? fileError(err, this.file) : statusError(status, this.file, err));
   }
@@ -118,33 +113,43 @@ export class FileSource extends Writable {
     this.owner.fileFailed(err);
   }
 
-  #head(status: number, headers: Record<string, string | string[]>, length: number | null): void {
+  /** Hands the head over, then goes on with `next` at once or once the owner resumes. */
+  #head(status: number, headers: Record<string, string | string[]>, length: number | null, next: () => void): void {
     this.#started = true;
-    if (!this.owner.fileHead(status, headers, length)) this.abort();
+    if (this.owner.fileHead(status, headers, length)) return next();
+    if (!this.#done) this.#pending = next;
   }
 
-  #headFromSend(): void {
+  /** The head `send` has set on this stand-in response. */
+  #headFromSend(next: () => void): void {
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of this.#headers) headers[name] = value;
     const length = headers['content-length'] === undefined ? null : Number(headers['content-length']);
-    this.#head(this.statusCode, headers, length);
+    this.#head(this.statusCode, headers, length, next);
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.#done) return callback();
-    if (!this.#started) this.#headFromSend();
-    if (this.#done) return callback();
-    if (this.owner.fileData(chunk)) return callback();
-    this.#pending = callback;
+  #data(chunk: Buffer, callback: () => void): void {
+    if (this.#done || this.owner.fileData(chunk)) return callback();
+    if (!this.#done) this.#pending = callback;
   }
 
-  override _final(callback: (error?: Error | null) => void): void {
-    if (!this.#done && !this.#started) this.#headFromSend();
+  #finish(callback?: () => void): void {
     if (!this.#done) {
       this.#done = true;
       this.owner.fileComplete();
     }
-    callback();
+    callback?.();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.#done) return callback();
+    if (this.#started) return this.#data(chunk, callback);
+    this.#headFromSend(() => this.#data(chunk, callback));
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (this.#done || this.#started) return this.#finish(callback);
+    this.#headFromSend(() => this.#finish(callback));
   }
 
   // The ServerResponse methods `send` uses.
