@@ -290,6 +290,31 @@ describe('offload(): Offload-Url instructions from a Koa handler', () => {
     await until(() => destroyed, 'handler stream destroyed');
   });
 
+  it('removes instruction headers when the handler throws, and performs nothing', async () => {
+    app = await offloadApp(
+      (ctx) => {
+        ctx.set('X-Accel-Redirect', '/internal/x');
+        ctx.set('Offload-Requested', '1');
+        ctx.set('Offload-Url', `${target.url}/file`);
+        throw new Error('handler failed');
+      },
+      { allow: allow() },
+      async (ctx, next) => {
+        try {
+          await next();
+        } catch {
+          ctx.status = 500;
+          ctx.body = 'caught';
+        }
+      },
+    );
+    const reply = await request(app.url);
+    expect(reply.body.toString()).toBe('caught');
+    expect(Object.keys(reply.headers).filter((name) => /^(offload-|x-accel-)/.test(name))).toEqual([]);
+    expect(target.requests).toHaveLength(0);
+    expect(app.handles).toHaveLength(0);
+  });
+
   it('leaves responses without an instruction alone', async () => {
     app = await offloadApp(
       (ctx) => {
