@@ -107,13 +107,27 @@ describe('sidecar forwarding', () => {
     expect(headers['x-forwarded-host']).not.toBe('evil.example');
   });
 
+  it('sends the request target to the backend byte for byte (RELIABILITY D25)', async () => {
+    const port = Number(new URL(sidecar.url).port);
+    for (const target of ["/p{x}?q='a'\"<b>`|^", '/a/%2e%2e/b?x=%2F%2f', '/a\\b?c=d\\e', '/caf%C3%A9?%E9=1&=&&']) {
+      seen.length = 0;
+      const reply = await rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`);
+      expect(reply.text).toMatch(/^HTTP\/1\.1 201 /);
+      expect(seen[0]!.url).toBe(`/app${target}`);
+    }
+    const fragment = await rawRequest(port, 'GET /a#b HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    expect(fragment.text).toMatch(/^HTTP\/1\.1 400 /);
+  });
+
   it("keeps every request target on the backend's origin and under its path", async () => {
     const slashes = await request(sidecar.url, { path: '//evil.example/x' });
     expect(slashes.status).toBe(201);
     expect(seen[0]!.url).toBe('/app//evil.example/x');
 
-    const climbing = await rawRequest(Number(new URL(sidecar.url).port), 'GET /../admin HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
-    expect(climbing.text).toMatch(/^HTTP\/1\.1 400 /);
+    for (const climb of ['/../admin', '/%2e%2e/admin', '/x/..\\..\\admin']) {
+      const climbing = await rawRequest(Number(new URL(sidecar.url).port), `GET ${climb} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`);
+      expect(climbing.text).toMatch(/^HTTP\/1\.1 400 /);
+    }
     const absolute = await rawRequest(Number(new URL(sidecar.url).port), 'GET http://evil.example/ HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n');
     expect(absolute.text).toMatch(/^HTTP\/1\.1 400 /);
     expect(seen).toHaveLength(1);

@@ -32,21 +32,34 @@ export function hasBody(req: IncomingMessage): boolean {
   return req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
 }
 
+/** RFC 9112 §3.2.1 origin-form as the engine sends it: '/', then visible ASCII without '#'. */
+const ORIGIN_FORM = /^\/[\x21-\x22\x24-\x7e]*$/;
+
+export interface BackendTarget {
+  /** The backend's origin: where to connect. */
+  origin: string;
+  /** The request target sent to the backend byte for byte: the backend's path prefix + the client's target. */
+  path: string;
+}
+
 /**
- * The backend URL for a request target, or undefined when the target cannot be
- * forwarded: only origin-form (`/path?query`) is, and the result must stay under the
- * backend's path (`/../` cannot climb out of it). The target is appended as text, so
- * `//host/x` stays a path on the backend's origin.
+ * Where a request goes on the backend, or undefined when its target cannot be forwarded:
+ * only origin-form (`/path?query`) is, and it must stay under the backend's path once
+ * dot segments are resolved (`/../` cannot climb out of it). The target itself is sent
+ * as the client wrote it (RELIABILITY D25), so `//host/x` is a path on the backend.
  */
-export function backendUrl(base: URL, target: string | undefined): URL | undefined {
-  if (!target || target.charCodeAt(0) !== 47) return undefined;
+export function backendTarget(base: URL, target: string | undefined): BackendTarget | undefined {
+  if (!target || !ORIGIN_FORM.test(target)) return undefined;
   const prefix = base.pathname.endsWith('/') ? base.pathname.slice(0, -1) : base.pathname;
-  let url: URL;
-  try {
-    url = new URL(`${base.origin}${prefix}${target}`);
-  } catch {
-    return undefined;
+  const path = `${prefix}${target}`;
+  if (prefix !== '') {
+    let resolved: URL;
+    try {
+      resolved = new URL(`${base.origin}${path}`);
+    } catch {
+      return undefined;
+    }
+    if (!(resolved.pathname === prefix || resolved.pathname.startsWith(`${prefix}/`))) return undefined;
   }
-  if (url.origin !== base.origin || !(url.pathname === prefix || url.pathname.startsWith(`${prefix}/`))) return undefined;
-  return url;
+  return { origin: base.origin, path };
 }

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { createProxy, resolveOffloadRules, type OffloadKind, type OffloadRules, type Proxy, type ProxyOutcome } from '@handoff/core';
 import type { SidecarConfig } from './config/keys';
-import { backendUrl, forwardedNames, hasBody } from './forward';
+import { backendTarget, forwardedNames, hasBody } from './forward';
 import { createAdminServer } from './admin';
 import { closeServer, listen } from './listen';
 import { logError, pathOf } from './log';
@@ -68,17 +68,18 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
   });
 
   function forward(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const target = backendUrl(config.backend, req.url);
+    const target = backendTarget(config.backend, req.url);
     if (!target) {
       metrics.refused(400, 'bad_request_target');
-      logError(`${req.method} ${pathOf(req.url)} 400 bad_request_target: only origin-form targets under the backend's path are forwarded`);
+      logError(`${req.method} ${pathOf(req.url)} 400 bad_request_target: only origin-form targets (visible ASCII, no '#') that stay under the backend's path are forwarded`);
       res.writeHead(400, { 'content-type': 'text/plain', 'cache-control': 'no-store', connection: 'close' }).end('400 Bad Request\n');
       return;
     }
     let handle;
     try {
-      handle = proxy.fetch(req, res, target, {
+      handle = proxy.fetch(req, res, target.origin, {
         method: req.method,
+        path: target.path,
         forwardHeaders: forwardedNames(req),
         body: hasBody(req) ? 'request' : undefined,
         offload,
