@@ -6,8 +6,8 @@ import {
   createProxy,
   hasOffloadInstruction,
   isOffloadHeader,
-  Proxy,
   ProxyError,
+  type Proxy,
   resolveOffloadRules,
   type CloseOptions,
   type OffloadBody,
@@ -59,8 +59,8 @@ type OffloadContext = Context & { [kEngine]?: Engine; [kRequest]?: OffloadReques
  */
 export function offload(options: OffloadOptions = {}): OffloadMiddleware {
   const { proxy: given, ...rules } = options;
-  const owned = !(given instanceof Proxy);
-  const proxy = given instanceof Proxy ? given : createProxy(given);
+  const owned = !isProxy(given);
+  const proxy = isProxy(given) ? given : createProxy(given);
   resolveOffloadRules(rules);
   const engine: Engine = { proxy, rules };
   const apps = new WeakSet<Koa>();
@@ -95,6 +95,11 @@ export function offload(options: OffloadOptions = {}): OffloadMiddleware {
     proxy,
     close: (closeOptions?: CloseOptions) => (owned ? proxy.close(closeOptions) : Promise.resolve()),
   });
+}
+
+/** A Proxy from any installed copy of @handoff/core (so not `instanceof`). */
+function isProxy(value: Proxy | ProxyOptions | undefined): value is Proxy {
+  return typeof (value as Proxy | undefined)?.offload === 'function' && typeof (value as Proxy).fetch === 'function';
 }
 
 /** Puts `ctx.offload` on the app's context prototype once, rather than a closure on every ctx. */
