@@ -100,7 +100,7 @@ export class ForwardedBody implements AttemptOwner {
   upstreamComplete(): void {
     this.#complete = true;
     this.stop();
-    this.stream.push(null);
+    if (!this.stream.destroyed) this.stream.push(null);
   }
 
   upstreamError(err: Error): void {
