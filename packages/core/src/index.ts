@@ -18,3 +18,7 @@ export {
   type ResponseHead,
   type TransferSettings,
 } from './options';
+export type { AllowOption } from './upstream/allow';
+export { DEFAULT_KEEP_HEADERS, resolveOffloadRules, type OffloadRules } from './offload/rules';
+export { hasOffloadInstruction, isOffloadHeader, type OffloadKind } from './offload/instruction';
+export type { OffloadBody, OffloadRequest, OffloadResponse } from './offload/start';

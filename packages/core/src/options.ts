@@ -2,6 +2,8 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } from './cache/options';
 import { ProxyError } from './errors';
+import type { OffloadKind } from './offload/instruction';
+import { resolveOffloadRules, type OffloadRules, type ResolvedOffloadRules } from './offload/rules';
 import type { AllowOption } from './upstream/allow';
 
 /** What `onHeaders` sees and may change: the response about to be sent, names lower-case. */
@@ -24,6 +26,12 @@ export interface ProxyOutcome {
   bytes: number;
   durationMs: number;
   error?: import('./errors').ProxyError;
+  /** Set when an offload instruction was performed: which kind. */
+  offload?: OffloadKind;
+  /** ms from the call until the head relayed to the client was available (an offload's target or file, not the instruction's). */
+  headersMs?: number;
+  /** Offloads only: ms from the call until the response carrying the instruction arrived. */
+  instructionMs?: number;
 }
 
 export type OnHeaders = (res: ResponseHead) => void | ResponseHead | Promise<void | ResponseHead>;
@@ -76,6 +84,12 @@ export interface ProxyOptions extends TransferSettings {
 
 export interface ProxyCallOptions extends TransferSettings {
   method?: string;
+  /**
+   * The request target sent upstream byte for byte (origin-form: `/path?query`), instead of
+   * the URL's parsed and normalised path; the URL then only names the origin. For proxies
+   * passing a client's `req.url` on unchanged. Visible ASCII only, starting with '/', no '#'.
+   */
+  path?: string;
   /** Request headers for the upstream; they override anything forwarded from the client. */
   headers?: Record<string, string | string[] | undefined>;
   /** 'request' streams the incoming request body; otherwise the body to send. */
@@ -87,6 +101,11 @@ export interface ProxyCallOptions extends TransferSettings {
   signal?: AbortSignal;
   /** false bypasses the proxy's cache for this call (no lookup, no store). */
   cache?: boolean;
+  /**
+   * Performs offload instructions (Offload-*, X-Accel-Redirect, X-Sendfile) found in the
+   * upstream's response head instead of relaying it. Pass the same object every call.
+   */
+  offload?: OffloadRules;
 }
 
 export const DEFAULTS = {
@@ -213,6 +232,7 @@ export function resolveProxyOptions(options: ProxyOptions = {}): ResolvedProxyOp
 
 export interface ResolvedCall extends ResolvedSettings {
   method: string;
+  path: string | undefined;
   headers: Record<string, string | string[]> | undefined;
   body: RequestBody | undefined;
   onHeaders: OnHeaders | undefined;
@@ -220,6 +240,7 @@ export interface ResolvedCall extends ResolvedSettings {
   onComplete: OnComplete | undefined;
   signal: AbortSignal | undefined;
   cache: boolean;
+  offload: ResolvedOffloadRules | undefined;
 }
 
 function fn<T>(value: unknown, name: string): T | undefined {
@@ -279,6 +300,7 @@ export function resolveCallOptions(options: ProxyCallOptions | undefined, base: 
     followRedirects: s.followRedirects,
     maxBodySize: s.maxBodySize,
     method: o.method == null ? 'GET' : method(o.method),
+    path: o.path == null ? undefined : requestTarget(o.path),
     headers: requestHeaders(o.headers),
     body: requestBody(o.body),
     onHeaders: fn<OnHeaders>(o.onHeaders, 'onHeaders'),
@@ -286,6 +308,7 @@ export function resolveCallOptions(options: ProxyCallOptions | undefined, base: 
     onComplete: fn<OnComplete>(o.onComplete, 'onComplete'),
     signal: signal ?? undefined,
     cache: useCache(o.cache, base),
+    offload: o.offload == null ? undefined : resolveOffloadRules(o.offload),
   };
 }
 
@@ -293,6 +316,16 @@ function useCache(value: unknown, base: ResolvedProxyOptions): boolean {
   if (value == null) return base.cache !== undefined;
   if (typeof value !== 'boolean') throw invalid(`cache must be true or false for a call, got ${String(value)}`);
   if (value && !base.cache) throw invalid('cache: true needs a cache configured on the proxy (the cache option of handoff()/createProxy())');
+  return value;
+}
+
+/** RFC 9112 §3.2.1 origin-form, as undici will send it: '/', then visible ASCII without '#'. */
+const ORIGIN_FORM = /^\/[\x21-\x22\x24-\x7e]*$/;
+
+function requestTarget(value: unknown): string {
+  if (typeof value !== 'string' || !ORIGIN_FORM.test(value)) {
+    throw invalid(`path must be an origin-form request target ('/' then visible ASCII, no '#'), got ${JSON.stringify(value)}`);
+  }
   return value;
 }
 

@@ -11,6 +11,8 @@ import {
   type ProxyOptions,
   type ResolvedProxyOptions,
 } from './options';
+import { hasOffloadInstruction } from './offload/instruction';
+import { discard, isOffloadRequest, readStart, type OffloadRequest, type OffloadResponse } from './offload/start';
 import { Transfer, type ProxyHandle, type TransferHost } from './transfer';
 import { AllowPolicy } from './upstream/allow';
 
@@ -57,6 +59,7 @@ export class Proxy implements TransferHost {
   #closed: Promise<void> | undefined;
   #idle: (() => void) | undefined;
   #upstreamSockets = 0;
+  #strictAgent: Agent | undefined;
 
   constructor(options: ProxyOptions = {}) {
     this.options = resolveProxyOptions(options);
@@ -65,13 +68,9 @@ export class Proxy implements TransferHost {
     this.allow = this.options.allow ? new AllowPolicy(this.options.allow) : undefined;
     this.ownsDispatcher = !this.options.dispatcher;
     // The owned Agent's connect timeout is the default one; a per-call connectTimeout
-    // is enforced by the transfer's own timer, so it can only shorten it. With an
-    // allow-list, its lookup checks the very addresses it connects to.
-    // (highWaterMark reaches net.Socket through undici's connector; its types omit it.)
-    const connect = { timeout: connectTimeout, highWaterMark: UPSTREAM_READ_AHEAD, ...(this.allow ? { lookup: this.allow.lookup } : {}) };
-    this.dispatcher = this.options.dispatcher ?? new Agent({ connect });
-    this.dispatcher.on('connect', this.#onConnect);
-    this.dispatcher.on('disconnect', this.#onDisconnect);
+    // is enforced by the transfer's own timer, so it can only shorten it.
+    this.dispatcher = this.options.dispatcher ?? ownedAgent(connectTimeout, this.allow?.lookup);
+    this.#watch(this.dispatcher);
     this.cache = this.options.cache ? new HttpCache(this.dispatcher, this.options.cache) : undefined;
   }
 
@@ -99,7 +98,46 @@ export class Proxy implements TransferHost {
     const target = resolveUrl(url);
     const call = resolveCallOptions(options, this.options);
     this.allow?.check(target, describeTarget(call.method, target));
-    if (call.mode === 'socket' && (req.httpVersionMajor !== 1 || !req.socket || typeof req.socket.write !== 'function')) {
+    this.#check(req, res, call.mode);
+    const transfer = new Transfer(this, req, res, target, call);
+    return this.#start(transfer);
+  }
+
+  /**
+   * Performs an offload instruction without asking an upstream first: a typed
+   * `{ url, method?, headers?, body? }`, or a handler's response `{ headers, body? }`
+   * carrying instruction headers (its body is forwarded or destroyed). Bad instructions
+   * are answered like any failure (see `handle.done`); it throws HANDOFF_INVALID_OPTIONS
+   * only for bad arguments, before touching the response.
+   */
+  offload(
+    req: IncomingMessage,
+    res: ServerResponse,
+    source: OffloadRequest | OffloadResponse,
+    options: ProxyCallOptions & { offload: NonNullable<ProxyCallOptions['offload']> },
+  ): ProxyHandle {
+    const call = resolveCallOptions(options, this.options);
+    if (!call.offload) throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'proxy.offload() needs the offload rules in options.offload');
+    if (call.body !== undefined) {
+      throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'proxy.offload() takes the body from its source, not from options.body');
+    }
+    if (typeof source !== 'object' || source === null) {
+      throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'proxy.offload() needs { url, … } or a response { headers, body? }');
+    }
+    if (!isOffloadRequest(source) && !source.request && !hasOffloadInstruction(source.headers ?? {})) {
+      discard(source.body);
+      throw new ProxyError(
+        'HANDOFF_INVALID_OPTIONS',
+        'The response given to proxy.offload() carries no offload instruction (Offload-Requested, X-Accel-Redirect or X-Sendfile)',
+      );
+    }
+    this.#check(req, res, call.mode);
+    const transfer = Transfer.fromOffload(this, req, res, readStart(source, call.offload), call);
+    return this.#start(transfer);
+  }
+
+  #check(req: IncomingMessage, res: ServerResponse, mode: string): void {
+    if (mode === 'socket' && (req.httpVersionMajor !== 1 || !req.socket || typeof req.socket.write !== 'function')) {
       throw new ProxyError(
         'HANDOFF_INVALID_OPTIONS',
         `mode 'socket' needs an HTTP/1.x connection; this request came over HTTP/${req.httpVersion}. Use mode 'response'.`,
@@ -108,10 +146,31 @@ export class Proxy implements TransferHost {
     if (res.headersSent) {
       throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'The response has already been started; nothing can be proxied into it');
     }
-    const transfer = new Transfer(this, req, res, target, call);
+  }
+
+  #start(transfer: Transfer): Transfer {
     this.#transfers.add(transfer);
     transfer.begin();
     return transfer;
+  }
+
+  /**
+   * Targets allowed by a predicate may never resolve to a private address, and the
+   * check must be on the address connected to: with its own dispatcher, the proxy
+   * keeps a second Agent whose lookup refuses them (made on first use).
+   */
+  dispatcherFor(policy: AllowPolicy | undefined): Dispatcher {
+    if (!policy?.isPredicate || !this.ownsDispatcher) return this.dispatcher;
+    this.#strictAgent ??= this.#watch(
+      ownedAgent(this.options.connectTimeout, policy.lookup),
+    );
+    return this.#strictAgent;
+  }
+
+  #watch<T extends Dispatcher>(dispatcher: T): T {
+    dispatcher.on('connect', this.#onConnect);
+    dispatcher.on('disconnect', this.#onDisconnect);
+    return dispatcher;
   }
 
   settled(transfer: Transfer): void {
@@ -147,9 +206,12 @@ export class Proxy implements TransferHost {
       for (const transfer of [...this.#transfers]) transfer.shutdown();
       await Promise.all([...this.#transfers].map((t) => t.done));
     }
-    this.dispatcher.off('connect', this.#onConnect);
-    this.dispatcher.off('disconnect', this.#onDisconnect);
+    for (const dispatcher of [this.dispatcher, this.#strictAgent]) {
+      dispatcher?.off('connect', this.#onConnect);
+      dispatcher?.off('disconnect', this.#onDisconnect);
+    }
     if (this.ownsDispatcher) await this.dispatcher.close();
+    await this.#strictAgent?.close();
     await this.cache?.close();
   }
 
@@ -160,6 +222,15 @@ export class Proxy implements TransferHost {
   #onDisconnect = (): void => {
     this.#upstreamSockets--;
   };
+}
+
+/**
+ * An Agent the proxy owns. With an allow-list, its lookup checks the very addresses it
+ * connects to. (highWaterMark reaches net.Socket through undici's connector; its types omit it.)
+ */
+function ownedAgent(timeout: number, lookup: AllowPolicy['lookup'] | undefined): Agent {
+  const connect = { timeout, highWaterMark: UPSTREAM_READ_AHEAD, ...(lookup ? { lookup } : {}) };
+  return new Agent({ connect });
 }
 
 export function createProxy(options?: ProxyOptions): Proxy {

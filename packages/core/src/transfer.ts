@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import type { Throttle } from 'stream-throttle';
 import type { Dispatcher } from 'undici';
 import type { HttpCache } from './cache/http-cache';
@@ -7,10 +8,23 @@ import { notModified, takeConditional, type ClientConditional } from './cache/co
 import { kTrace, markResponse, newTrace, type CacheTrace } from './cache/trace';
 import { ProxyError, describeTarget, toProxyError } from './errors';
 import type { Gate, Waiter } from './gate/gate';
-import { buildRequestHeaders } from './headers/request-headers';
+import { buildRequestHeaders, buildTargetHeaders } from './headers/request-headers';
 import { parseUpstreamHead } from './headers/response-headers';
 import { checkResponseHead } from './headers/validate';
 import type { ProxyOutcome, ResolvedCall, ResolvedProxyOptions, ResponseHead } from './options';
+import { DrainedBody, ForwardedBody } from './offload/backend-body';
+import { FileSource, type FileOwner } from './offload/file-source';
+import {
+  applyKeptHeaders,
+  keptHeaders,
+  readInstruction,
+  readLimitRate,
+  stripOffloadHeaders,
+  type Instruction,
+  type OffloadKind,
+} from './offload/instruction';
+import type { ResolvedOffloadRules } from './offload/rules';
+import type { OffloadStart } from './offload/start';
 import { ResponseSink } from './sink/response-sink';
 import type { Sink } from './sink/sink';
 import { SocketSink } from './sink/socket-sink';
@@ -32,6 +46,8 @@ export interface TransferHost {
   readonly ownsDispatcher: boolean;
   /** The proxy's cache, when it has one: its dispatcher is `dispatcher` composed with the cache. */
   readonly cache: HttpCache | undefined;
+  /** The dispatcher for targets checked by `policy` (a predicate's may never resolve to private addresses). */
+  dispatcherFor(policy: AllowPolicy | undefined): Dispatcher;
   settled(transfer: Transfer): void;
 }
 
@@ -47,6 +63,22 @@ export interface ProxyHandle {
 
 type Stage = 'queued' | 'upstream' | 'body' | 'ending' | 'failed' | 'settled';
 type UpstreamBody = string | Uint8Array | Readable | AsyncIterable<Buffer>;
+type Headers = Record<string, string | string[]>;
+
+/** An instruction about to be performed, with what came with it. */
+interface Offload {
+  instruction: Instruction;
+  /** Headers of the instruction's own response kept on the final one. */
+  kept: Headers | undefined;
+  /** X-Accel-Limit-Rate, when given. */
+  rate: number | undefined;
+  /** The request body for an Offload-Url target, and its content-type/-length. */
+  body: UpstreamBody | undefined;
+  bodyHeaders: Headers;
+}
+
+/** Not a real target: the URL of a transfer whose instruction could not be read. */
+const NO_TARGET = new URL('about:blank');
 
 const NO_BODY_STATUS = new Set([204, 304]);
 /** Safe to send twice (RFC 9110 §9.2.2); other methods only with an Idempotency-Key. */
@@ -62,7 +94,7 @@ const RETRYABLE = new Set(['ECONNRESET', 'UND_ERR_SOCKET']);
  * redirects when asked), the response head, the body with backpressure end to
  * end, and a single cleanup that releases everything exactly once.
  */
-export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
+export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
   readonly done: Promise<ProxyOutcome>;
   outcome: ProxyOutcome | undefined;
   attempt: Attempt | undefined;
@@ -94,6 +126,22 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
   private onSignal: (() => void) | undefined;
   private trace: CacheTrace | undefined;
   private conditional: ClientConditional | undefined;
+  private dispatcher: Dispatcher;
+  /** The call's request target, sent as is to the first upstream (not to a redirect's or an offload's). */
+  private rawPath: string | undefined;
+  private rateLimit: number;
+  private followRedirects: number;
+  private headersMs: number | undefined;
+  // Offload state: the rules, the instruction performed (one per transfer), and what
+  // it left running — the backend body being drained or forwarded, or a file.
+  private readonly rules: ResolvedOffloadRules | undefined;
+  private offloaded: OffloadKind | undefined;
+  private instructionMs: number | undefined;
+  private pendingOffload: Offload | ProxyError | undefined;
+  private kept: Headers | undefined;
+  private targetAllow: AllowPolicy | undefined;
+  private backendBody: DrainedBody | ForwardedBody | undefined;
+  private file: FileSource | undefined;
 
   constructor(
     private readonly host: TransferHost,
@@ -106,6 +154,29 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
     this.url = url;
     this.method = call.method;
     this.sink = call.mode === 'socket' ? new SocketSink(req) : new ResponseSink(res);
+    this.dispatcher = host.dispatcher;
+    this.rawPath = call.path;
+    this.rateLimit = call.rateLimit;
+    this.followRedirects = call.followRedirects;
+    this.rules = call.offload;
+  }
+
+  /**
+   * A transfer that starts from an instruction rather than an upstream request
+   * (`proxy.offload()`): it waits for a slot like any other, then performs it.
+   */
+  static fromOffload(
+    host: TransferHost,
+    req: IncomingMessage,
+    res: ServerResponse,
+    start: OffloadStart | ProxyError,
+    call: ResolvedCall,
+  ): Transfer {
+    const url = start instanceof ProxyError ? NO_TARGET : targetUrl(start.instruction);
+    const transfer = new Transfer(host, req, res, url, call);
+    transfer.pendingOffload = start;
+    if (!(start instanceof ProxyError) && start.instruction.kind === 'url') transfer.method = start.instruction.method;
+    return transfer;
   }
 
   /** `GET http://host/path` for messages, built only when one is needed. */
@@ -114,7 +185,8 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
   }
 
   private get target(): string {
-    const target = describeTarget(this.method, this.url);
+    const target =
+      this.rawPath === undefined ? describeTarget(this.method, this.url) : `${this.method} ${this.url.origin}${this.rawPath}`;
     return this.redirectedFrom ? `${target} (redirected from ${this.redirectedFrom})` : target;
   }
 
@@ -128,6 +200,8 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
       if (signal.aborted) return this.onSignal();
       signal.addEventListener('abort', this.onSignal, { once: true });
     }
+    if (this.pendingOffload instanceof ProxyError) return this.fail(this.pendingOffload);
+    if (this.pendingOffload) this.instructionMs = performance.now() - this.started;
     if (this.host.closing) {
       return this.fail(new ProxyError('HANDOFF_CLOSED', `Proxy is shutting down: ${this.target}`));
     }
@@ -154,6 +228,11 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
     if (this.stage !== 'queued') return this.releaseSlot();
     this.stage = 'upstream';
     try {
+      const offload = this.pendingOffload;
+      if (offload && !(offload instanceof ProxyError)) {
+        this.pendingOffload = undefined;
+        return this.perform(offload);
+      }
       this.headers = buildRequestHeaders(this.req, this.call, this.host.options);
       this.body = this.requestBody();
       this.dispatch();
@@ -182,15 +261,48 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
       this.fail(new ProxyError('HANDOFF_INVALID_RESPONSE', `Upstream sent ${upstream.problem}: ${this.target}`));
       return false;
     }
-    if (this.hops < this.call.followRedirects && isRedirect(statusCode) && this.follow(statusCode, upstream.headers.location)) {
+    if (this.rules) {
+      if (!this.offloaded) {
+        let instruction: Instruction | null;
+        let rate: number | undefined;
+        try {
+          instruction = readInstruction(upstream.headers, this.rules, 'Upstream');
+          rate = readLimitRate(upstream.headers, 'Upstream');
+        } catch (err) {
+          this.fail(naming(err, this.target));
+          return false;
+        }
+        if (rate !== undefined) this.rateLimit = rate;
+        if (instruction) return this.offloadUpstream(instruction, upstream.headers, upstream.contentLength, rate, resume);
+      }
+      // One level only: a target's own instructions are removed, never followed.
+      stripOffloadHeaders(upstream.headers);
+    }
+    if (this.hops < this.followRedirects && isRedirect(statusCode) && this.follow(statusCode, upstream.headers.location)) {
       return false;
     }
     const status = this.trace ? this.markCached(this.trace, statusCode, upstream.headers) : statusCode;
-    const head: ResponseHead = { status, headers: upstream.headers };
+    return this.relayHead(status, upstream.headers, upstream.contentLength, statusCode);
+  }
+
+  /**
+   * The head of the response the client gets (an upstream's, an offload target's, or a
+   * file's): kept headers, preset headers and `onHeaders`, then validation and writing.
+   * Returns whether the body may come now (false also while an async hook runs).
+   * `upstreamStatus` is what the body's source answered, when the cache turned it into a 304.
+   */
+  private relayHead(statusCode: number, headers: Headers, contentLength: number | null, upstreamStatus = statusCode): boolean {
+    this.headersMs = performance.now() - this.started;
+    if (this.offloaded) {
+      applyKeptHeaders(headers, this.kept);
+      // A HEAD sent on behalf of a GET: the target's length describes no body the client will get.
+      if (this.method === 'HEAD' && this.req.method !== 'HEAD') delete headers['content-length'];
+    }
+    const head: ResponseHead = { status: statusCode, headers };
     mergePresetHeaders(this.res, head.headers);
 
     const hook = this.call.onHeaders;
-    if (!hook) return this.sendHead(head, upstream.contentLength, statusCode);
+    if (!hook) return this.sendHead(head, contentLength, upstreamStatus);
     let result: ReturnType<typeof hook>;
     try {
       result = hook(head);
@@ -201,13 +313,13 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
     if (isPromise(result)) {
       result.then(
         (replacement) => {
-          if (this.sendHead(replacement ?? head, upstream.contentLength, statusCode)) this.resumeUpstream?.();
+          if (this.sendHead(replacement ?? head, contentLength, upstreamStatus)) this.resumeUpstream?.();
         },
         (err) => this.failHook(err),
       );
       return false;
     }
-    return this.sendHead(result ?? head, upstream.contentLength, statusCode);
+    return this.sendHead(result ?? head, contentLength, upstreamStatus);
   }
 
   upstreamData(chunk: Buffer): boolean {
@@ -247,6 +359,106 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
     this.fail(toProxyError(err, this.target, this.headSent));
   }
 
+  // Offload
+
+  /**
+   * The upstream's head carried an instruction: the rest of its body is handed to a
+   * drain (or, with Offload-Forward-Body, becomes the target's request body), and the
+   * instruction is performed in this same transfer, holding the same slot.
+   */
+  private offloadUpstream(
+    instruction: Instruction,
+    headers: Headers,
+    contentLength: number | null,
+    rate: number | undefined,
+    resume: () => void,
+  ): boolean {
+    const backend = this.attempt!;
+    this.attempt = undefined;
+    this.instructionMs = performance.now() - this.started;
+    const bodyHeaders: Headers = {};
+    let body: UpstreamBody | undefined;
+    if (instruction.kind === 'url' && instruction.forwardBody) {
+      const forwarded = new ForwardedBody(backend, resume, {
+        idleTimeout: this.call.bodyTimeout,
+        onIdle: () =>
+          this.fail(
+            new ProxyError('HANDOFF_BODY_TIMEOUT', `Upstream body being forwarded stalled for ${this.call.bodyTimeout} ms: ${this.target}`),
+          ),
+        onError: (err) => this.fail(toProxyError(err, `forwarding the upstream body of ${this.target}`, true)),
+      });
+      this.backendBody = forwarded;
+      body = forwarded.stream;
+      if (headers['content-type'] !== undefined) bodyHeaders['content-type'] = headers['content-type'];
+      if (contentLength !== null) bodyHeaders['content-length'] = String(contentLength);
+    } else {
+      this.backendBody = new DrainedBody(backend);
+    }
+    backend.handOver(this.backendBody);
+    this.perform({ instruction, kept: this.rules && keptHeaders(headers, this.rules), rate, body, bodyHeaders });
+    return true;
+  }
+
+  /** Sends the target request of an Offload-Url or X-Accel-Redirect, or starts serving an X-Sendfile. */
+  private perform(offload: Offload): void {
+    const { instruction } = offload;
+    this.offloaded = instruction.kind;
+    this.kept = offload.kept;
+    if (offload.rate !== undefined) this.rateLimit = offload.rate;
+    this.followRedirects = this.rules!.followRedirects;
+    this.hops = 0;
+    this.attempts = 0;
+    this.redirectedFrom = undefined;
+    this.rawPath = undefined;
+    this.url = targetUrl(instruction);
+    // A HEAD client gets the head of what a GET would have fetched (nginx does the same).
+    const head = this.req.method === 'HEAD';
+    try {
+      if (instruction.kind === 'sendfile') {
+        this.method = head ? 'HEAD' : 'GET';
+        const file = new FileSource(this, this.req, instruction.path, instruction.root);
+        this.file = file;
+        this.resumeUpstream = () => file.resume();
+        return file.start();
+      }
+      if (instruction.kind === 'accel') {
+        this.method = head ? 'HEAD' : 'GET';
+        this.body = undefined;
+        this.headers = buildTargetHeaders(this.req, this.host.options, {});
+      } else {
+        this.method = head && instruction.method === 'GET' ? 'HEAD' : instruction.method;
+        this.body = instruction.forwardBody ? offload.body : undefined;
+        const extra = instruction.forwardBody ? { ...offload.bodyHeaders, ...instruction.headers } : instruction.headers;
+        this.headers = buildTargetHeaders(this.req, this.host.options, extra);
+        this.targetAllow = this.rules!.allow;
+        this.dispatcher = this.host.dispatcherFor(this.targetAllow);
+      }
+      this.host.allow?.check(this.url, this.target);
+      this.dispatch();
+    } catch (err) {
+      this.fail(toProxyError(err, this.target, false));
+    }
+  }
+
+  // FileOwner: an X-Sendfile file takes the same path as an upstream response.
+
+  fileHead(status: number, headers: Headers, length: number | null): boolean {
+    if (this.stage !== 'upstream') return false;
+    return this.relayHead(status, headers, length);
+  }
+
+  fileData(chunk: Buffer): boolean {
+    return this.upstreamData(chunk);
+  }
+
+  fileComplete(): void {
+    this.upstreamComplete();
+  }
+
+  fileFailed(err: ProxyError): void {
+    this.fail(err);
+  }
+
   // Internals
 
   /** Sends the current request as a new attempt, superseding any earlier one. */
@@ -260,12 +472,13 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
     if (call.connectTimeout > 0 && (!this.host.ownsDispatcher || call.connectTimeout < this.host.options.connectTimeout)) {
       this.connectTimer = setTimeout(connectTimedOut, call.connectTimeout, this);
     }
-    const cache = call.cache ? this.host.cache : undefined;
+    // Transfers that perform offload instructions bypass the cache (see the README's Caching limits).
+    const cache = call.cache && !this.rules ? this.host.cache : undefined;
     this.traceCache(cache);
-    (cache?.dispatcher ?? this.host.dispatcher).dispatch(
+    (cache?.dispatcher ?? this.dispatcher).dispatch(
       {
         origin: url.origin,
-        path: url.pathname + url.search,
+        path: this.rawPath ?? url.pathname + url.search,
         method: this.method as Dispatcher.HttpMethod,
         headers: this.headers,
         body: (this.body as Dispatcher.DispatchOptions['body']) ?? null,
@@ -335,7 +548,8 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
   /** Follows a redirect: returns false when it cannot be followed and is relayed as is. */
   private follow(status: number, location: string | string[] | undefined): boolean {
     if (typeof location !== 'string') return false;
-    const hop = nextHop(status, location, this.url, this.method);
+    const base = this.rawPath === undefined ? this.url : new URL(this.rawPath, this.url.origin);
+    const hop = nextHop(status, location, base, this.method);
     if (typeof hop === 'string') {
       this.fail(new ProxyError('HANDOFF_INVALID_RESPONSE', `Upstream redirected to ${hop}: ${this.target}`));
       return true;
@@ -344,6 +558,7 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
     const to = describeTarget(hop.method, hop.url);
     try {
       this.host.allow?.check(hop.url, to);
+      this.targetAllow?.check(hop.url, to);
     } catch (cause) {
       this.fail(new ProxyError('HANDOFF_REDIRECT_FORBIDDEN', `Upstream redirected to a forbidden target ${to}: ${this.target}`, { cause }));
       return true;
@@ -354,6 +569,7 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
     if (!hop.keepBody) this.body = undefined;
     this.hops++;
     this.attempts = 0;
+    this.rawPath = undefined;
     this.url = hop.url;
     this.method = hop.method;
     this.redirectedFrom = previousTarget;
@@ -388,10 +604,11 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
       // A bodiless answer (HEAD client, or onHeaders chose 204/304): finish now and drop the
       // upstream body (its connection is destroyed rather than pooled half-read).
       this.upstreamComplete();
-      this.attempt!.abort(new ProxyError('HANDOFF_ABORTED', `Upstream body not needed: ${this.target}`));
+      this.attempt?.abort(new ProxyError('HANDOFF_ABORTED', `Upstream body not needed: ${this.target}`));
+      this.file?.abort();
       return false;
     }
-    if (this.call.rateLimit > 0 && hasBody) this.throttle = this.createThrottle();
+    if (this.rateLimit > 0 && hasBody) this.throttle = this.createThrottle();
     return true;
   }
 
@@ -414,7 +631,7 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
   }
 
   private createThrottle(): Throttle {
-    const throttle = createThrottle(this.call.rateLimit);
+    const throttle = createThrottle(this.rateLimit);
     throttle.on('data', (chunk: Buffer) => {
       this.idleTimer?.refresh();
       this.bytes += chunk.length;
@@ -456,6 +673,7 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
     this.stopTimers();
     if (queued) this.host.gate.leave(this);
     this.attempt?.abort(error);
+    this.file?.abort();
     this.releaseSlot();
     this.pendingHead = undefined;
     if (!this.headSent) this.status = 0;
@@ -506,12 +724,18 @@ export class Transfer implements Waiter, AttemptOwner, ProxyHandle {
     if (this.drainListener && !this.throttle) this.sink.offDrain(this.drainListener);
     if (this.resumeThrottle) this.sink.offDrain(this.resumeThrottle);
     if (this.onSignal) this.call.signal!.removeEventListener('abort', this.onSignal);
+    this.backendBody?.abort(new Error('transfer settled'));
     const outcome: ProxyOutcome = {
       status: this.status,
       bytes: this.bytes,
       durationMs: performance.now() - this.started,
     };
     if (this.error) outcome.error = this.error;
+    if (this.headersMs !== undefined) outcome.headersMs = this.headersMs;
+    if (this.offloaded) {
+      outcome.offload = this.offloaded;
+      outcome.instructionMs = this.instructionMs;
+    }
     this.outcome = outcome;
     this.host.settled(this);
     try {
@@ -609,4 +833,16 @@ function mergePresetHeaders(res: ServerResponse, into: Record<string, string | s
     if (value === undefined || (!override && into[name] !== undefined)) continue;
     into[name] = typeof value === 'number' ? String(value) : value;
   }
+}
+
+/** The URL an instruction leads to (a file: URL for X-Sendfile), for messages. */
+function targetUrl(instruction: Instruction): URL {
+  return instruction.kind === 'sendfile' ? pathToFileURL(instruction.path) : instruction.url;
+}
+
+/** An instruction error, with the request that carried it named. */
+function naming(err: unknown, target: string): ProxyError {
+  const error = toProxyError(err, target, false);
+  error.message += `: ${target}`;
+  return error;
 }

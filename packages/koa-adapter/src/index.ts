@@ -29,7 +29,12 @@ export {
   type ProxyStats,
   type RedisStoreOptions,
   type ResponseHead,
+  type OffloadKind,
+  type OffloadRequest,
+  type OffloadRules,
+  DEFAULT_KEEP_HEADERS,
 } from '@handoff/core';
+export { offload, type OffloadMiddleware, type OffloadOptions } from './offload';
 
 export type ProxyFetch = (url: string | URL, optionsOrOnHeaders?: ProxyCallOptions | OnHeaders) => Promise<ProxyHandle>;
 

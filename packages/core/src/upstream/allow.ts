@@ -49,13 +49,14 @@ export class AllowPolicy {
   readonly #listedHosts: ReadonlySet<string>;
   readonly #predicate: ((url: URL) => boolean) | undefined;
 
-  constructor(option: AllowOption) {
+  /** `name` is the option's name in error messages (`allow`, `offload.allow`). */
+  constructor(option: AllowOption, name = 'allow') {
     if (typeof option === 'function') {
       this.#predicate = option;
       this.#listedHosts = new Set();
       return;
     }
-    if (!Array.isArray(option)) throw invalid('allow must be an array of origins or a function (url) => boolean');
+    if (!Array.isArray(option)) throw invalid(`${name} must be an array of origins or a function (url) => boolean`);
     const origins = new Set<string>();
     const hosts = new Set<string>();
     for (const entry of option) {
@@ -63,16 +64,21 @@ export class AllowPolicy {
       try {
         url = new URL(entry);
       } catch {
-        throw invalid(`allow holds an invalid origin: ${JSON.stringify(entry)}`);
+        throw invalid(`${name} holds an invalid origin: ${JSON.stringify(entry)}`);
       }
       if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash || url.username) {
-        throw invalid(`allow entries must be bare http(s) origins like 'https://host:port', got ${JSON.stringify(entry)}`);
+        throw invalid(`${name} entries must be bare http(s) origins like 'https://host:port', got ${JSON.stringify(entry)}`);
       }
       origins.add(url.origin);
       hosts.add(bareHost(url.hostname));
     }
     this.#origins = origins;
     this.#listedHosts = hosts;
+  }
+
+  /** A predicate lists no names, so its targets may never resolve to a private address. */
+  get isPredicate(): boolean {
+    return this.#predicate !== undefined;
   }
 
   /** Throws HANDOFF_TARGET_FORBIDDEN unless `url` may be reached; nothing has connected yet. */

@@ -21,7 +21,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
   #abort: ((err?: Error) => void) | undefined;
   #abortReason: Error | undefined;
 
-  constructor(private readonly owner: AttemptOwner) {}
+  constructor(private owner: AttemptOwner) {}
+
+  /** Passes the rest of this response (its body) to another owner, whose `attempt` is this one. */
+  handOver(owner: AttemptOwner): void {
+    this.owner = owner;
+  }
 
   get connected(): boolean {
     return this.#abort !== undefined;

@@ -1,0 +1,135 @@
+import http from 'node:http';
+import { createProxy, resolveOffloadRules, type OffloadKind, type OffloadRules, type Proxy, type ProxyOutcome } from '@handoff/core';
+import type { SidecarConfig } from './config/keys';
+import { backendTarget, forwardedNames, hasBody } from './forward';
+import { createAdminServer } from './admin';
+import { closeServer, listen } from './listen';
+import { logError, pathOf } from './log';
+import { SidecarMetrics } from './metrics';
+
+export interface Sidecar {
+  /** `http://host:port` the proxy is bound to. */
+  readonly url: string;
+  /** `http://host:port` of /metrics and /healthz, if enabled. */
+  readonly metricsUrl: string | undefined;
+  readonly proxy: Proxy;
+  /**
+   * Stops accepting, lets in-flight transfers finish until shutdownTimeout, aborts
+   * the rest and closes both listeners. Calling it again returns the same promise.
+   */
+  stop(): Promise<void>;
+}
+
+const OFFLOAD_KINDS: readonly OffloadKind[] = ['url', 'accel', 'sendfile'];
+
+/** Starts the proxy and metrics listeners; rejects (with both closed) if either cannot listen. */
+export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
+  // One rules object for every call: the engine resolves it once (roots realpath'd) and
+  // caches the result per object. Resolving it here makes bad rules a startup error.
+  const offload: OffloadRules = {
+    allow: config.offload.allow,
+    accel: config.offload.accel,
+    sendfileRoots: config.offload.sendfileRoots,
+    followRedirects: config.offload.followRedirects,
+    keepHeaders: config.offload.keepHeaders,
+  };
+  resolveOffloadRules(offload);
+  const proxy = createProxy({
+    concurrency: config.concurrency,
+    maxQueue: config.maxQueue,
+    queueTimeout: config.queueTimeout,
+    connectTimeout: config.connectTimeout,
+    headersTimeout: config.headersTimeout,
+    bodyTimeout: config.bodyTimeout,
+    maxBodySize: config.maxBodySize,
+    rateLimit: config.rateLimit,
+    retryAfter: config.retryAfter,
+    xForwarded: config.xForwarded,
+  });
+  const metrics = new SidecarMetrics(() => proxy.stats, OFFLOAD_KINDS);
+  let draining = false;
+
+  const onOutcome = (req: http.IncomingMessage, outcome: ProxyOutcome): void => {
+    metrics.record(outcome);
+    const { error } = outcome;
+    if (error) logError(`${req.method} ${pathOf(req.url)} ${outcome.status || '-'} ${error.code}: ${error.message}`);
+  };
+
+  // requestTimeout 0: Node's default (300 s for the whole request) would cut long uploads;
+  // a stalled upload is bounded by bodyTimeout between chunks instead, slow headers by
+  // Node's headersTimeout (60 s).
+  const server = http.createServer({ requestTimeout: 0 }, forward);
+  // RELIABILITY B14: 100 Continue only for a body that will be read; one declared over
+  // maxBodySize gets its 413 straight away (the engine checks the declared length first).
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const declared = Number(req.headers['content-length']);
+    if (!(config.maxBodySize > 0 && declared > config.maxBodySize)) res.writeContinue();
+    forward(req, res);
+  });
+
+  function forward(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const target = backendTarget(config.backend, req.url);
+    if (!target) {
+      metrics.refused(400, 'bad_request_target');
+      logError(`${req.method} ${pathOf(req.url)} 400 bad_request_target: only origin-form targets (visible ASCII, no '#') that stay under the backend's path are forwarded`);
+      res.writeHead(400, { 'content-type': 'text/plain', 'cache-control': 'no-store', connection: 'close' }).end('400 Bad Request\n');
+      return;
+    }
+    let handle;
+    try {
+      handle = proxy.fetch(req, res, target.origin, {
+        method: req.method,
+        path: target.path,
+        forwardHeaders: forwardedNames(req),
+        body: hasBody(req) ? 'request' : undefined,
+        offload,
+      });
+    } catch (err) {
+      // Only arguments the engine refuses end up here; nothing has been written yet.
+      const status = (err as { status?: number }).status ?? 500;
+      const code = (err as { code?: string }).code ?? 'HANDOFF_INVALID_OPTIONS';
+      metrics.refused(status, code);
+      logError(`${req.method} ${pathOf(req.url)} ${status} ${code}: ${(err as Error).message}`);
+      if (!res.headersSent) res.writeHead(status, { 'content-type': 'text/plain', 'cache-control': 'no-store' });
+      res.end(`${status} ${http.STATUS_CODES[status] ?? ''}\n`);
+      return;
+    }
+    void handle.done.then((outcome) => onOutcome(req, outcome));
+  }
+
+  const admin = createAdminServer(metrics, () => draining);
+
+  let url: string;
+  let metricsUrl: string | undefined;
+  try {
+    url = await listen(server, config.listen, 'the proxy');
+    if (config.metricsListen) metricsUrl = await listen(admin, config.metricsListen, 'metrics');
+  } catch (err) {
+    await Promise.all([closeServer(server), closeServer(admin), proxy.close({ timeout: 0 })]);
+    throw err;
+  }
+
+  // After listening, a listener 'error' (an accept failing with ENOBUFS, say) is logged, not
+  // fatal. EMFILE never gets here: libuv accepts and closes the connection instead.
+  for (const [name, listener] of [['proxy', server], ['metrics', admin]] as const) {
+    listener.on('error', (err: NodeJS.ErrnoException) => logError(`${name} listener error: ${err.code ?? err.message}`));
+  }
+
+  let stopped: Promise<void> | undefined;
+  const stop = async (): Promise<void> => {
+    draining = true;
+    const closed = closeServer(server);
+    // Queued and new requests now answer 503; running transfers finish or are cut at the deadline.
+    await proxy.close({ timeout: config.shutdownTimeout });
+    server.closeAllConnections();
+    await closed;
+    admin.closeAllConnections();
+    await closeServer(admin);
+  };
+  return {
+    url,
+    metricsUrl,
+    proxy,
+    stop: () => (stopped ??= stop()),
+  };
+}

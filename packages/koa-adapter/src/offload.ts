@@ -1,0 +1,166 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type Koa from 'koa';
+import type { Context, Middleware } from 'koa';
+import {
+  createProxy,
+  hasOffloadInstruction,
+  isOffloadHeader,
+  ProxyError,
+  type Proxy,
+  resolveOffloadRules,
+  type CloseOptions,
+  type OffloadBody,
+  type OffloadRequest,
+  type OffloadRules,
+  type ProxyOptions,
+} from '@handoff/core';
+
+declare module 'koa' {
+  interface DefaultContext {
+    /**
+     * Offloads this response without headers: once the handlers have run, the
+     * `offload()` middleware sends `{ url, method?, headers?, body? }` (checked against
+     * `allow`) and streams its answer to the client, as for an Offload-Url.
+     */
+    offload(request: OffloadRequest): void;
+  }
+}
+
+export interface OffloadOptions extends OffloadRules {
+  /** The engine offloads run through: a Proxy (e.g. `handoff().proxy`, sharing its gate), or options for one of its own. */
+  proxy?: Proxy | ProxyOptions;
+}
+
+/** The middleware, with the proxy behind it. */
+export interface OffloadMiddleware extends Middleware {
+  readonly proxy: Proxy;
+  /** Closes the proxy if this middleware created it; a shared one is closed by its owner. */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+interface Engine {
+  proxy: Proxy;
+  rules: OffloadRules;
+}
+
+// Set per request as plain properties (no per-request closures: see the note on ctx.proxyFetch).
+const kEngine = Symbol('handoff.offload.engine');
+const kRequest = Symbol('handoff.offload.request');
+
+type OffloadContext = Context & { [kEngine]?: Engine; [kRequest]?: OffloadRequest };
+
+/**
+ * Koa middleware that performs offload instructions: after the handlers below it
+ * have run, a response carrying `Offload-Requested`/`Offload-Url`, `X-Accel-Redirect`
+ * or `X-Sendfile` (or a `ctx.offload()` call) is not sent; its body is discarded (or
+ * forwarded) and the response is handed off through the proxy's gate, timeouts and
+ * header policy. Instruction headers a client sends are removed before the handlers run.
+ */
+export function offload(options: OffloadOptions = {}): OffloadMiddleware {
+  const { proxy: given, ...rules } = options;
+  const owned = !isProxy(given);
+  const proxy = isProxy(given) ? given : createProxy(given);
+  resolveOffloadRules(rules);
+  const engine: Engine = { proxy, rules };
+  const apps = new WeakSet<Koa>();
+
+  const middleware = async function offloadMiddleware(ctx: OffloadContext, next: () => Promise<unknown>) {
+    if (!apps.has(ctx.app)) install(ctx.app, apps);
+    stripInstructionHeaders(ctx.req);
+    const res = ctx.res;
+    const preset = res.getHeaderNames();
+    ctx[kEngine] = engine;
+    try {
+      await next();
+    } catch (err) {
+      removeInstructionHeaders(res);
+      throw err;
+    }
+    const request = ctx[kRequest];
+    if (ctx.respond === false || res.headersSent || (!request && !hasOffloadInstruction(res.getHeaders()))) {
+      if (!res.headersSent) removeInstructionHeaders(res);
+      return;
+    }
+    const headers = takeHandlerHeaders(res, preset);
+    const body = bodyOf(ctx);
+    const handle = proxy.offload(ctx.req, res, request ? { headers, body, request } : { headers, body }, { offload: rules });
+    ctx.respond = false;
+    ctx.state.handoff = handle;
+    void handle.done.then((outcome) => {
+      if (outcome.error) ctx.app.emit('error', outcome.error, ctx);
+    });
+  };
+  return Object.assign(middleware, {
+    proxy,
+    close: (closeOptions?: CloseOptions) => (owned ? proxy.close(closeOptions) : Promise.resolve()),
+  });
+}
+
+/** A Proxy from any installed copy of @handoff/core (so not `instanceof`). */
+function isProxy(value: Proxy | ProxyOptions | undefined): value is Proxy {
+  return typeof (value as Proxy | undefined)?.offload === 'function' && typeof (value as Proxy).fetch === 'function';
+}
+
+/** Puts `ctx.offload` on the app's context prototype once, rather than a closure on every ctx. */
+function install(app: Koa, apps: WeakSet<Koa>): void {
+  apps.add(app);
+  if (Object.prototype.hasOwnProperty.call(app.context, 'offload')) return;
+  Object.defineProperty(app.context, 'offload', { value: offloadMethod, writable: true, configurable: true });
+}
+
+function offloadMethod(this: OffloadContext, request: OffloadRequest): void {
+  if (!this[kEngine]) throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'ctx.offload() needs the offload() middleware in front of this handler');
+  if (typeof request !== 'object' || request === null) throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'ctx.offload() needs { url, method?, headers?, body? }');
+  this[kRequest] = request;
+}
+
+/** Client-sent instruction headers never reach a handler (nor anything it forwards them to). */
+function stripInstructionHeaders(req: IncomingMessage): void {
+  let found = false;
+  for (const name in req.headers) {
+    if (isOffloadHeader(name)) {
+      delete req.headers[name];
+      found = true;
+    }
+  }
+  if (!found) return;
+  const raw = req.rawHeaders;
+  const kept: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    if (!isOffloadHeader(raw[i]!.toLowerCase())) kept.push(raw[i]!, raw[i + 1]!);
+  }
+  req.rawHeaders = kept;
+}
+
+function removeInstructionHeaders(res: ServerResponse): void {
+  for (const name of res.getHeaderNames()) if (isOffloadHeader(name)) res.removeHeader(name);
+}
+
+/**
+ * Moves the headers the handlers set (those not already there before them) off the
+ * response: the engine keeps what `keepHeaders` allows. Headers set before (CORS, …)
+ * stay, as with `ctx.proxyFetch`.
+ */
+function takeHandlerHeaders(res: ServerResponse, preset: readonly string[]): Record<string, string | string[] | number> {
+  const headers: Record<string, string | string[] | number> = {};
+  for (const name of res.getHeaderNames()) {
+    if (preset.includes(name) && !isOffloadHeader(name)) continue;
+    const value = res.getHeader(name);
+    res.removeHeader(name);
+    if (value !== undefined) headers[name] = value;
+  }
+  return headers;
+}
+
+/** The handler's body as the engine takes it: JSON objects serialised as Koa would send them. */
+function bodyOf(ctx: Context): OffloadBody | null {
+  const body: unknown = ctx.body;
+  if (body == null) return null;
+  if (typeof body === 'string' || body instanceof Uint8Array || typeof (body as Readable).pipe === 'function') return body as OffloadBody;
+  if (typeof body === 'object' && !(body instanceof ReadableStream) && !(body instanceof Blob) && !(body instanceof Response)) {
+    return JSON.stringify(body);
+  }
+  // Web streams, Blobs and Responses are not forwarded; they are left to Koa to release.
+  return null;
+}
