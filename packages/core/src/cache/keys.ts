@@ -36,7 +36,23 @@ function sameValue(a: string | string[] | null | undefined, b: string | string[]
 /** Chunks a cached body is replayed in, so a hit moves with backpressure like an upstream body. */
 const REPLAY_CHUNK = 64 * 1024;
 
-export function replayChunks(body: Buffer): Buffer[] {
+/** What a store's get() answers for a stored value and body. */
+export function storedResult(value: CacheValue, body: Buffer): GetResult {
+  return {
+    statusCode: value.statusCode,
+    statusMessage: value.statusMessage,
+    headers: value.headers,
+    vary: value.vary,
+    etag: value.etag,
+    cacheControlDirectives: value.cacheControlDirectives ?? {},
+    cachedAt: value.cachedAt,
+    staleAt: value.staleAt,
+    deleteAt: value.deleteAt,
+    body: replayChunks(body),
+  };
+}
+
+function replayChunks(body: Buffer): Buffer[] {
   if (body.length <= REPLAY_CHUNK) return body.length === 0 ? [] : [body];
   const chunks: Buffer[] = [];
   for (let i = 0; i < body.length; i += REPLAY_CHUNK) chunks.push(body.subarray(i, i + REPLAY_CHUNK));

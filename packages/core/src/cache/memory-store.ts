@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import { bodyWriter } from './body-writer';
 import {
   primaryKey,
-  replayChunks,
+  storedResult,
   variantId,
   varyMatches,
   type CacheKey,
@@ -80,19 +80,7 @@ export class MemoryCacheStore implements CacheStore {
     // get() (not peek) marks the entry as recently used.
     const entry = best === undefined ? undefined : this.#lru.get(best);
     if (!entry) return undefined;
-    const { value } = entry;
-    return {
-      statusCode: value.statusCode,
-      statusMessage: value.statusMessage,
-      headers: value.headers,
-      vary: value.vary,
-      etag: value.etag,
-      cacheControlDirectives: value.cacheControlDirectives ?? {},
-      cachedAt: value.cachedAt,
-      staleAt: value.staleAt,
-      deleteAt: value.deleteAt,
-      body: replayChunks(entry.body),
-    };
+    return storedResult(entry.value, entry.body);
   }
 
   createWriteStream(key: CacheKey, value: CacheValue): Writable {

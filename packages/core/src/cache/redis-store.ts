@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { bodyWriter } from './body-writer';
 import {
   primaryKey,
-  replayChunks,
+  storedResult,
   variantId,
   varyMatches,
   type CacheKey,
@@ -114,19 +114,7 @@ export class RedisCacheStore implements CacheStore {
       void this.client.hdel(index, best.field).catch(this.#onError);
       return undefined;
     }
-    const { value, body } = stored;
-    return {
-      statusCode: value.statusCode,
-      statusMessage: value.statusMessage,
-      headers: value.headers,
-      vary: value.vary,
-      etag: value.etag,
-      cacheControlDirectives: value.cacheControlDirectives ?? {},
-      cachedAt: value.cachedAt,
-      staleAt: value.staleAt,
-      deleteAt: value.deleteAt,
-      body: replayChunks(body),
-    };
+    return storedResult(stored.value, stored.body);
   }
 
   createWriteStream(key: CacheKey, value: CacheValue): Writable | undefined {
