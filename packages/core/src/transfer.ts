@@ -8,6 +8,7 @@ import { notModified, takeConditional, type ClientConditional } from './cache/co
 import { kTrace, markResponse, newTrace, type CacheTrace } from './cache/trace';
 import { ProxyError, describeTarget, toProxyError } from './errors';
 import type { Gate, Waiter } from './gate/gate';
+import { mergePresetHeaders } from './headers/preset-headers';
 import { buildRequestHeaders, buildTargetHeaders } from './headers/request-headers';
 import { parseUpstreamHead } from './headers/response-headers';
 import { checkResponseHead } from './headers/validate';
@@ -817,22 +818,6 @@ function deferHead(transfer: Transfer): void {
 
 function isPromise<T>(value: unknown): value is Promise<T> {
   return typeof (value as Promise<T> | undefined)?.then === 'function';
-}
-
-/**
- * Headers the app set on the response before handing it off (CORS, Vary, …)
- * are kept: they override the upstream's unless `override` is false, and are
- * removed from `res` so the head written is exactly what was validated.
- */
-function mergePresetHeaders(res: ServerResponse, into: Record<string, string | string[]>, override = true): void {
-  const names = res.getHeaderNames();
-  if (names.length === 0) return;
-  for (const name of names) {
-    const value = res.getHeader(name);
-    res.removeHeader(name);
-    if (value === undefined || (!override && into[name] !== undefined)) continue;
-    into[name] = typeof value === 'number' ? String(value) : value;
-  }
 }
 
 /** The URL an instruction leads to (a file: URL for X-Sendfile), for messages. */
