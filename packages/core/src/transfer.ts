@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { pathToFileURL } from 'node:url';
 import type { Throttle } from 'stream-throttle';
 import type { Dispatcher } from 'undici';
 import type { HttpCache } from './cache/http-cache';
@@ -9,7 +8,7 @@ import { kTrace, markResponse, newTrace, type CacheTrace } from './cache/trace';
 import { ProxyError, describeTarget, toProxyError } from './errors';
 import type { Gate, Waiter } from './gate/gate';
 import { mergePresetHeaders } from './headers/preset-headers';
-import { buildRequestHeaders, buildTargetHeaders } from './headers/request-headers';
+import { buildRequestHeaders } from './headers/request-headers';
 import { parseUpstreamHead } from './headers/response-headers';
 import { checkResponseHead } from './headers/validate';
 import type { ProxyOutcome, ResolvedCall, ResolvedProxyOptions, ResponseHead } from './options';
@@ -26,6 +25,7 @@ import {
 } from './offload/instruction';
 import type { ResolvedOffloadRules } from './offload/rules';
 import type { OffloadStart } from './offload/start';
+import { instructionError, targetBody, targetHeaders, targetMethod, targetUrl } from './offload/target';
 import { ResponseSink } from './sink/response-sink';
 import type { Sink } from './sink/sink';
 import { SocketSink } from './sink/socket-sink';
@@ -65,18 +65,6 @@ export interface ProxyHandle {
 type Stage = 'queued' | 'upstream' | 'body' | 'ending' | 'failed' | 'settled';
 type UpstreamBody = string | Uint8Array | Readable | AsyncIterable<Buffer>;
 type Headers = Record<string, string | string[]>;
-
-/** An instruction about to be performed, with what came with it. */
-interface Offload {
-  instruction: Instruction;
-  /** Headers of the instruction's own response kept on the final one. */
-  kept: Headers | undefined;
-  /** X-Accel-Limit-Rate, when given. */
-  rate: number | undefined;
-  /** The request body for an Offload-Url target, and its content-type/-length. */
-  body: UpstreamBody | undefined;
-  bodyHeaders: Headers;
-}
 
 /** Not a real target: the URL of a transfer whose instruction could not be read. */
 const NO_TARGET = new URL('about:blank');
@@ -138,7 +126,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
   private readonly rules: ResolvedOffloadRules | undefined;
   private offloaded: OffloadKind | undefined;
   private instructionMs: number | undefined;
-  private pendingOffload: Offload | ProxyError | undefined;
+  private pendingOffload: OffloadStart | ProxyError | undefined;
   private kept: Headers | undefined;
   private targetAllow: AllowPolicy | undefined;
   private backendBody: DrainedBody | ForwardedBody | undefined;
@@ -270,7 +258,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
           instruction = readInstruction(upstream.headers, this.rules, 'Upstream');
           rate = readLimitRate(upstream.headers, 'Upstream');
         } catch (err) {
-          this.fail(naming(err, this.target));
+          this.fail(instructionError(err, this.target));
           return false;
         }
         if (rate !== undefined) this.rateLimit = rate;
@@ -378,7 +366,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
     this.attempt = undefined;
     this.instructionMs = performance.now() - this.started;
     const bodyHeaders: Headers = {};
-    let body: UpstreamBody | undefined;
+    let body: Readable | undefined;
     if (instruction.kind === 'url' && instruction.forwardBody) {
       const forwarded = new ForwardedBody(backend, resume, {
         idleTimeout: this.call.bodyTimeout,
@@ -401,7 +389,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
   }
 
   /** Sends the target request of an Offload-Url or X-Accel-Redirect, or starts serving an X-Sendfile. */
-  private perform(offload: Offload): void {
+  private perform(offload: OffloadStart): void {
     const { instruction } = offload;
     this.offloaded = instruction.kind;
     this.kept = offload.kept;
@@ -412,25 +400,17 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
     this.redirectedFrom = undefined;
     this.rawPath = undefined;
     this.url = targetUrl(instruction);
-    // A HEAD client gets the head of what a GET would have fetched (nginx does the same).
-    const head = this.req.method === 'HEAD';
+    this.method = targetMethod(instruction, this.req.method);
     try {
       if (instruction.kind === 'sendfile') {
-        this.method = head ? 'HEAD' : 'GET';
         const file = new FileSource(this, this.req, instruction.path, instruction.root);
         this.file = file;
         this.resumeUpstream = () => file.resume();
         return file.start();
       }
-      if (instruction.kind === 'accel') {
-        this.method = head ? 'HEAD' : 'GET';
-        this.body = undefined;
-        this.headers = buildTargetHeaders(this.req, this.host.options, {});
-      } else {
-        this.method = head && instruction.method === 'GET' ? 'HEAD' : instruction.method;
-        this.body = instruction.forwardBody ? offload.body : undefined;
-        const extra = instruction.forwardBody ? { ...offload.bodyHeaders, ...instruction.headers } : instruction.headers;
-        this.headers = buildTargetHeaders(this.req, this.host.options, extra);
+      this.body = targetBody(offload);
+      this.headers = targetHeaders(instruction, offload, this.req, this.host.options);
+      if (instruction.kind === 'url') {
         this.targetAllow = this.rules!.allow;
         this.dispatcher = this.host.dispatcherFor(this.targetAllow);
       }
@@ -818,16 +798,4 @@ function deferHead(transfer: Transfer): void {
 
 function isPromise<T>(value: unknown): value is Promise<T> {
   return typeof (value as Promise<T> | undefined)?.then === 'function';
-}
-
-/** The URL an instruction leads to (a file: URL for X-Sendfile), for messages. */
-function targetUrl(instruction: Instruction): URL {
-  return instruction.kind === 'sendfile' ? pathToFileURL(instruction.path) : instruction.url;
-}
-
-/** An instruction error, with the request that carried it named. */
-function naming(err: unknown, target: string): ProxyError {
-  const error = toProxyError(err, target, false);
-  error.message += `: ${target}`;
-  return error;
 }
