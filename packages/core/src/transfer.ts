@@ -3,8 +3,9 @@ import type { Readable } from 'node:stream';
 import type { Throttle } from 'stream-throttle';
 import type { Dispatcher } from 'undici';
 import type { HttpCache } from './cache/http-cache';
-import { notModified, takeConditional, type ClientConditional } from './cache/conditional';
-import { kTrace, markResponse, newTrace, type CacheTrace } from './cache/trace';
+import { takeConditional, type ClientConditional } from './cache/conditional';
+import { kTrace, type CacheTrace } from './cache/trace';
+import { markCached, traceFor } from './cache/transfer-hooks';
 import { ProxyError, describeTarget, toProxyError } from './errors';
 import type { Gate, Waiter } from './gate/gate';
 import { mergePresetHeaders } from './headers/preset-headers';
@@ -72,8 +73,6 @@ const NO_TARGET = new URL('about:blank');
 const NO_BODY_STATUS = new Set([204, 304]);
 /** Safe to send twice (RFC 9110 §9.2.2); other methods only with an Idempotency-Key. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-/** Methods answered from the cache (other methods still pass through it, which invalidates on success). */
-const CACHED_METHODS = new Set(['GET', 'HEAD']);
 /** A reset before any response byte: the stale keep-alive connection race. */
 const RETRYABLE = new Set(['ECONNRESET', 'UND_ERR_SOCKET']);
 
@@ -270,7 +269,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
     if (this.hops < this.followRedirects && isRedirect(statusCode) && this.follow(statusCode, upstream.headers.location)) {
       return false;
     }
-    const status = this.trace ? this.markCached(this.trace, statusCode, upstream.headers) : statusCode;
+    const status = this.trace ? markCached(this.host.cache!, this.trace, this.conditional, statusCode, upstream.headers) : statusCode;
     return this.relayHead(status, upstream.headers, upstream.contentLength, statusCode);
   }
 
@@ -455,7 +454,9 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
     }
     // Transfers that perform offload instructions bypass the cache (see the README's Caching limits).
     const cache = call.cache && !this.rules ? this.host.cache : undefined;
-    this.traceCache(cache);
+    this.trace = traceFor(cache, this.method);
+    // The client's own validators stay off the upstream request: the cache answers them.
+    if (this.trace && this.headers) this.conditional ??= takeConditional(this.headers);
     (cache?.dispatcher ?? this.dispatcher).dispatch(
       {
         origin: url.origin,
@@ -470,26 +471,6 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
       },
       this.attempt,
     );
-  }
-
-  /**
-   * GET and HEAD through the cache carry a trace telling how they were served. The
-   * client's own validators stay off the upstream request: the cache answers them.
-   */
-  private traceCache(cache: HttpCache | undefined): void {
-    this.trace = cache && CACHED_METHODS.has(this.method) ? newTrace() : undefined;
-    if (this.trace && this.headers) this.conditional ??= takeConditional(this.headers);
-  }
-
-  /**
-   * Marks how the cache served the response (`x-cache`, before onHeaders sees it) and
-   * returns the status to send: 304 when a stored response satisfies the client's validators.
-   */
-  private markCached(trace: CacheTrace, statusCode: number, headers: Record<string, string | string[]>): number {
-    const served = markResponse(trace, statusCode, headers);
-    headers['x-cache'] = served;
-    this.host.cache!.record(served);
-    return served !== 'MISS' && this.conditional && notModified(this.conditional, statusCode, headers) ? 304 : statusCode;
   }
 
   private requestBody(): UpstreamBody | undefined {
