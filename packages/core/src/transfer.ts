@@ -35,7 +35,8 @@ import type { AllowPolicy } from './upstream/allow';
 import { Attempt, type AttemptOwner } from './upstream/attempt';
 import { answerResponse, defaultErrorResponse, type ErrorResponse } from './upstream/error-response';
 import { hopHeaders, isRedirect, nextHop } from './upstream/redirect';
-import { guardedBody } from './upstream/request-body';
+import { declaredTooLarge, replayable, requestBody, type BodyOwner, type UpstreamBody } from './upstream/request-body';
+import { retryable } from './upstream/retry';
 
 /** What a transfer needs from the proxy that runs it. */
 export interface TransferHost {
@@ -64,17 +65,12 @@ export interface ProxyHandle {
 }
 
 type Stage = 'queued' | 'upstream' | 'body' | 'ending' | 'failed' | 'settled';
-type UpstreamBody = string | Uint8Array | Readable | AsyncIterable<Buffer>;
 type Headers = Record<string, string | string[]>;
 
 /** Not a real target: the URL of a transfer whose instruction could not be read. */
 const NO_TARGET = new URL('about:blank');
 
 const NO_BODY_STATUS = new Set([204, 304]);
-/** Safe to send twice (RFC 9110 §9.2.2); other methods only with an Idempotency-Key. */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-/** A reset before any response byte: the stale keep-alive connection race. */
-const RETRYABLE = new Set(['ECONNRESET', 'UND_ERR_SOCKET']);
 
 /**
  * One proxied request, from the gate to the last byte: admission, the upstream
@@ -82,7 +78,7 @@ const RETRYABLE = new Set(['ECONNRESET', 'UND_ERR_SOCKET']);
  * redirects when asked), the response head, the body with backpressure end to
  * end, and a single cleanup that releases everything exactly once.
  */
-export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
+export class Transfer implements Waiter, AttemptOwner, FileOwner, BodyOwner, ProxyHandle {
   readonly done: Promise<ProxyOutcome>;
   outcome: ProxyOutcome | undefined;
   attempt: Attempt | undefined;
@@ -193,10 +189,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
     if (this.host.closing) {
       return this.fail(new ProxyError('HANDOFF_CLOSED', `Proxy is shutting down: ${this.target}`));
     }
-    if (this.call.body === 'request' && this.call.maxBodySize > 0) {
-      const declared = Number(this.req.headers['content-length']);
-      if (declared > this.call.maxBodySize) return this.failTooLarge();
-    }
+    if (declaredTooLarge(this.req, this.call)) return this.requestBodyTooLarge();
     if (this.host.gate.enter(this)) this.admit();
   }
 
@@ -222,7 +215,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
         return this.perform(offload);
       }
       this.headers = buildRequestHeaders(this.req, this.call, this.host.options);
-      this.body = this.requestBody();
+      this.body = requestBody(this.req, this.call, this);
       this.dispatch();
     } catch (err) {
       this.fail(toProxyError(err, this.target, false));
@@ -341,7 +334,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
   }
 
   upstreamError(err: Error): void {
-    if (this.stage === 'upstream' && this.retryable(err)) return this.dispatch();
+    if (this.stage === 'upstream' && retryable(err, this.attempts, this.method, this.headers, this.body)) return this.dispatch();
     // After upstreamComplete the only errors left are those of our own abort.
     if (this.stage === 'failed' || this.stage === 'settled' || this.stage === 'ending') return;
     this.fail(toProxyError(err, this.target, this.headSent));
@@ -473,40 +466,6 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
     );
   }
 
-  private requestBody(): UpstreamBody | undefined {
-    const { call, req } = this;
-    if (call.body !== 'request') return call.body;
-    if (req.readableEnded || req.readableDidRead) {
-      throw new ProxyError(
-        'HANDOFF_INVALID_OPTIONS',
-        `body: 'request' was given but the request body was already read by another middleware: ${this.target}`,
-      );
-    }
-    if (call.bodyTimeout === 0 && call.maxBodySize === 0) return req;
-    return guardedBody(req, {
-      idleTimeout: call.bodyTimeout,
-      maxBytes: call.maxBodySize,
-      onIdle: () =>
-        this.fail(
-          new ProxyError('HANDOFF_REQUEST_TIMEOUT', `Client sent no request body bytes for ${call.bodyTimeout} ms: ${this.target}`),
-        ),
-      onTooLarge: () => this.failTooLarge(),
-    });
-  }
-
-  /** Whether the request body can be sent again (for a retry or a followed redirect): not a stream. */
-  private get replayable(): boolean {
-    return this.body === undefined || typeof this.body === 'string' || this.body instanceof Uint8Array;
-  }
-
-  /** A reset before any response may be retried once, when sending twice is safe. */
-  private retryable(err: Error): boolean {
-    const code = (err as { code?: string }).code;
-    if (this.attempts > 1 || !code || !RETRYABLE.has(code)) return false;
-    if (!IDEMPOTENT.has(this.method) && this.headers?.['idempotency-key'] === undefined) return false;
-    return this.replayable;
-  }
-
   /** Follows a redirect: returns false when it cannot be followed and is relayed as is. */
   private follow(status: number, location: string | string[] | undefined): boolean {
     if (typeof location !== 'string') return false;
@@ -516,7 +475,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
       this.fail(new ProxyError('HANDOFF_INVALID_RESPONSE', `Upstream redirected to ${hop}: ${this.target}`));
       return true;
     }
-    if (hop.keepBody && !this.replayable) return false;
+    if (hop.keepBody && !replayable(this.body)) return false;
     const to = describeTarget(hop.method, hop.url);
     try {
       this.host.allow?.check(hop.url, to);
@@ -614,12 +573,6 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
 
   private failHook(err: unknown): void {
     this.fail(new ProxyError('HANDOFF_HOOK_FAILED', `onHeaders failed: ${this.target}`, { cause: err }));
-  }
-
-  private failTooLarge(): void {
-    this.fail(
-      new ProxyError('HANDOFF_REQUEST_TOO_LARGE', `Request body exceeds maxBodySize (${this.call.maxBodySize} bytes): ${this.target}`),
-    );
   }
 
   /**
@@ -757,6 +710,20 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
 
   idleTimedOut(): void {
     this.fail(new ProxyError('HANDOFF_BODY_TIMEOUT', `No body progress for ${this.call.bodyTimeout} ms: ${this.target}`));
+  }
+
+  // BodyOwner
+
+  requestBodyStalled(): void {
+    this.fail(
+      new ProxyError('HANDOFF_REQUEST_TIMEOUT', `Client sent no request body bytes for ${this.call.bodyTimeout} ms: ${this.target}`),
+    );
+  }
+
+  requestBodyTooLarge(): void {
+    this.fail(
+      new ProxyError('HANDOFF_REQUEST_TOO_LARGE', `Request body exceeds maxBodySize (${this.call.maxBodySize} bytes): ${this.target}`),
+    );
   }
 }
 
