@@ -33,7 +33,7 @@ import { SocketSink } from './sink/socket-sink';
 import { createThrottle } from './throttle/throttle';
 import type { AllowPolicy } from './upstream/allow';
 import { Attempt, type AttemptOwner } from './upstream/attempt';
-import { answerResponse, defaultErrorResponse, type ErrorResponse } from './upstream/error-response';
+import { defaultErrorResponse, errorResponseHeaders, onErrorResponse } from './upstream/error-response';
 import { hopHeaders, isRedirect, nextHop } from './upstream/redirect';
 import { declaredTooLarge, replayable, requestBody, type BodyOwner, type UpstreamBody } from './upstream/request-body';
 import { retryable } from './upstream/retry';
@@ -602,26 +602,11 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, BodyOwner, Pro
   }
 
   private async answer(error: ProxyError): Promise<void> {
-    let response: ErrorResponse = defaultErrorResponse(error, this.host.options.retryAfter);
-    if (this.call.onError) {
-      try {
-        const answer = await this.call.onError(error);
-        if (answer) {
-          const custom = answerResponse(answer);
-          if ('problem' in custom) error.message += ` (onError answer ignored: ${custom.problem})`;
-          else response = custom;
-        }
-      } catch (err) {
-        error.message += ` (onError threw: ${err instanceof Error ? err.message : String(err)})`;
-      }
-    }
+    const fallback = defaultErrorResponse(error, this.host.options.retryAfter);
+    // Without onError nothing is awaited: the answer is written in this same turn.
+    const response = this.call.onError ? await onErrorResponse(error, this.call.onError, fallback) : fallback;
     if (this.clientGone || this.stage === 'settled') return this.settle();
-    const headers = response.head.headers;
-    mergePresetHeaders(this.res, headers, false);
-    if (!this.req.complete && this.call.mode === 'response' && this.req.httpVersionMajor === 1) {
-      // The rest of an unread upload would otherwise be read and discarded before the next request.
-      headers.connection = 'close';
-    }
+    const headers = errorResponseHeaders(response, this.req, this.res, this.call.mode);
     const hasBody = this.req.method !== 'HEAD';
     this.sink.head(response.head.status, headers, response.body.length, hasBody);
     this.headSent = true;
