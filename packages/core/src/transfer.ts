@@ -1,14 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { pathToFileURL } from 'node:url';
 import type { Throttle } from 'stream-throttle';
 import type { Dispatcher } from 'undici';
 import type { HttpCache } from './cache/http-cache';
-import { notModified, takeConditional, type ClientConditional } from './cache/conditional';
-import { kTrace, markResponse, newTrace, type CacheTrace } from './cache/trace';
+import { takeConditional, type ClientConditional } from './cache/conditional';
+import { kTrace, type CacheTrace } from './cache/trace';
+import { markCached, traceFor } from './cache/transfer-hooks';
 import { ProxyError, describeTarget, toProxyError } from './errors';
 import type { Gate, Waiter } from './gate/gate';
-import { buildRequestHeaders, buildTargetHeaders } from './headers/request-headers';
+import { mergePresetHeaders } from './headers/preset-headers';
+import { buildRequestHeaders } from './headers/request-headers';
 import { parseUpstreamHead } from './headers/response-headers';
 import { checkResponseHead } from './headers/validate';
 import type { ProxyOutcome, ResolvedCall, ResolvedProxyOptions, ResponseHead } from './options';
@@ -25,15 +26,17 @@ import {
 } from './offload/instruction';
 import type { ResolvedOffloadRules } from './offload/rules';
 import type { OffloadStart } from './offload/start';
+import { instructionError, targetBody, targetHeaders, targetMethod, targetUrl } from './offload/target';
 import { ResponseSink } from './sink/response-sink';
 import type { Sink } from './sink/sink';
 import { SocketSink } from './sink/socket-sink';
 import { createThrottle } from './throttle/throttle';
 import type { AllowPolicy } from './upstream/allow';
 import { Attempt, type AttemptOwner } from './upstream/attempt';
-import { answerResponse, defaultErrorResponse, type ErrorResponse } from './upstream/error-response';
+import { defaultErrorResponse, errorResponseHeaders, onErrorResponse } from './upstream/error-response';
 import { hopHeaders, isRedirect, nextHop } from './upstream/redirect';
-import { guardedBody } from './upstream/request-body';
+import { declaredTooLarge, replayable, requestBody, type BodyOwner, type UpstreamBody } from './upstream/request-body';
+import { retryable } from './upstream/retry';
 
 /** What a transfer needs from the proxy that runs it. */
 export interface TransferHost {
@@ -62,31 +65,12 @@ export interface ProxyHandle {
 }
 
 type Stage = 'queued' | 'upstream' | 'body' | 'ending' | 'failed' | 'settled';
-type UpstreamBody = string | Uint8Array | Readable | AsyncIterable<Buffer>;
 type Headers = Record<string, string | string[]>;
-
-/** An instruction about to be performed, with what came with it. */
-interface Offload {
-  instruction: Instruction;
-  /** Headers of the instruction's own response kept on the final one. */
-  kept: Headers | undefined;
-  /** X-Accel-Limit-Rate, when given. */
-  rate: number | undefined;
-  /** The request body for an Offload-Url target, and its content-type/-length. */
-  body: UpstreamBody | undefined;
-  bodyHeaders: Headers;
-}
 
 /** Not a real target: the URL of a transfer whose instruction could not be read. */
 const NO_TARGET = new URL('about:blank');
 
 const NO_BODY_STATUS = new Set([204, 304]);
-/** Safe to send twice (RFC 9110 §9.2.2); other methods only with an Idempotency-Key. */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-/** Methods answered from the cache (other methods still pass through it, which invalidates on success). */
-const CACHED_METHODS = new Set(['GET', 'HEAD']);
-/** A reset before any response byte: the stale keep-alive connection race. */
-const RETRYABLE = new Set(['ECONNRESET', 'UND_ERR_SOCKET']);
 
 /**
  * One proxied request, from the gate to the last byte: admission, the upstream
@@ -94,7 +78,7 @@ const RETRYABLE = new Set(['ECONNRESET', 'UND_ERR_SOCKET']);
  * redirects when asked), the response head, the body with backpressure end to
  * end, and a single cleanup that releases everything exactly once.
  */
-export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
+export class Transfer implements Waiter, AttemptOwner, FileOwner, BodyOwner, ProxyHandle {
   readonly done: Promise<ProxyOutcome>;
   outcome: ProxyOutcome | undefined;
   attempt: Attempt | undefined;
@@ -137,7 +121,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
   private readonly rules: ResolvedOffloadRules | undefined;
   private offloaded: OffloadKind | undefined;
   private instructionMs: number | undefined;
-  private pendingOffload: Offload | ProxyError | undefined;
+  private pendingOffload: OffloadStart | ProxyError | undefined;
   private kept: Headers | undefined;
   private targetAllow: AllowPolicy | undefined;
   private backendBody: DrainedBody | ForwardedBody | undefined;
@@ -205,10 +189,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
     if (this.host.closing) {
       return this.fail(new ProxyError('HANDOFF_CLOSED', `Proxy is shutting down: ${this.target}`));
     }
-    if (this.call.body === 'request' && this.call.maxBodySize > 0) {
-      const declared = Number(this.req.headers['content-length']);
-      if (declared > this.call.maxBodySize) return this.failTooLarge();
-    }
+    if (declaredTooLarge(this.req, this.call)) return this.requestBodyTooLarge();
     if (this.host.gate.enter(this)) this.admit();
   }
 
@@ -234,7 +215,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
         return this.perform(offload);
       }
       this.headers = buildRequestHeaders(this.req, this.call, this.host.options);
-      this.body = this.requestBody();
+      this.body = requestBody(this.req, this.call, this);
       this.dispatch();
     } catch (err) {
       this.fail(toProxyError(err, this.target, false));
@@ -269,7 +250,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
           instruction = readInstruction(upstream.headers, this.rules, 'Upstream');
           rate = readLimitRate(upstream.headers, 'Upstream');
         } catch (err) {
-          this.fail(naming(err, this.target));
+          this.fail(instructionError(err, this.target));
           return false;
         }
         if (rate !== undefined) this.rateLimit = rate;
@@ -281,7 +262,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
     if (this.hops < this.followRedirects && isRedirect(statusCode) && this.follow(statusCode, upstream.headers.location)) {
       return false;
     }
-    const status = this.trace ? this.markCached(this.trace, statusCode, upstream.headers) : statusCode;
+    const status = this.trace ? markCached(this.host.cache!, this.trace, this.conditional, statusCode, upstream.headers) : statusCode;
     return this.relayHead(status, upstream.headers, upstream.contentLength, statusCode);
   }
 
@@ -353,7 +334,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
   }
 
   upstreamError(err: Error): void {
-    if (this.stage === 'upstream' && this.retryable(err)) return this.dispatch();
+    if (this.stage === 'upstream' && retryable(err, this.attempts, this.method, this.headers, this.body)) return this.dispatch();
     // After upstreamComplete the only errors left are those of our own abort.
     if (this.stage === 'failed' || this.stage === 'settled' || this.stage === 'ending') return;
     this.fail(toProxyError(err, this.target, this.headSent));
@@ -377,7 +358,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
     this.attempt = undefined;
     this.instructionMs = performance.now() - this.started;
     const bodyHeaders: Headers = {};
-    let body: UpstreamBody | undefined;
+    let body: Readable | undefined;
     if (instruction.kind === 'url' && instruction.forwardBody) {
       const forwarded = new ForwardedBody(backend, resume, {
         idleTimeout: this.call.bodyTimeout,
@@ -400,7 +381,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
   }
 
   /** Sends the target request of an Offload-Url or X-Accel-Redirect, or starts serving an X-Sendfile. */
-  private perform(offload: Offload): void {
+  private perform(offload: OffloadStart): void {
     const { instruction } = offload;
     this.offloaded = instruction.kind;
     this.kept = offload.kept;
@@ -411,25 +392,17 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
     this.redirectedFrom = undefined;
     this.rawPath = undefined;
     this.url = targetUrl(instruction);
-    // A HEAD client gets the head of what a GET would have fetched (nginx does the same).
-    const head = this.req.method === 'HEAD';
+    this.method = targetMethod(instruction, this.req.method);
     try {
       if (instruction.kind === 'sendfile') {
-        this.method = head ? 'HEAD' : 'GET';
         const file = new FileSource(this, this.req, instruction.path, instruction.root);
         this.file = file;
         this.resumeUpstream = () => file.resume();
         return file.start();
       }
-      if (instruction.kind === 'accel') {
-        this.method = head ? 'HEAD' : 'GET';
-        this.body = undefined;
-        this.headers = buildTargetHeaders(this.req, this.host.options, {});
-      } else {
-        this.method = head && instruction.method === 'GET' ? 'HEAD' : instruction.method;
-        this.body = instruction.forwardBody ? offload.body : undefined;
-        const extra = instruction.forwardBody ? { ...offload.bodyHeaders, ...instruction.headers } : instruction.headers;
-        this.headers = buildTargetHeaders(this.req, this.host.options, extra);
+      this.body = targetBody(offload);
+      this.headers = targetHeaders(instruction, offload, this.req, this.host.options);
+      if (instruction.kind === 'url') {
         this.targetAllow = this.rules!.allow;
         this.dispatcher = this.host.dispatcherFor(this.targetAllow);
       }
@@ -474,7 +447,9 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
     }
     // Transfers that perform offload instructions bypass the cache (see the README's Caching limits).
     const cache = call.cache && !this.rules ? this.host.cache : undefined;
-    this.traceCache(cache);
+    this.trace = traceFor(cache, this.method);
+    // The client's own validators stay off the upstream request: the cache answers them.
+    if (this.trace && this.headers) this.conditional ??= takeConditional(this.headers);
     (cache?.dispatcher ?? this.dispatcher).dispatch(
       {
         origin: url.origin,
@@ -491,60 +466,6 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
     );
   }
 
-  /**
-   * GET and HEAD through the cache carry a trace telling how they were served. The
-   * client's own validators stay off the upstream request: the cache answers them.
-   */
-  private traceCache(cache: HttpCache | undefined): void {
-    this.trace = cache && CACHED_METHODS.has(this.method) ? newTrace() : undefined;
-    if (this.trace && this.headers) this.conditional ??= takeConditional(this.headers);
-  }
-
-  /**
-   * Marks how the cache served the response (`x-cache`, before onHeaders sees it) and
-   * returns the status to send: 304 when a stored response satisfies the client's validators.
-   */
-  private markCached(trace: CacheTrace, statusCode: number, headers: Record<string, string | string[]>): number {
-    const served = markResponse(trace, statusCode, headers);
-    headers['x-cache'] = served;
-    this.host.cache!.record(served);
-    return served !== 'MISS' && this.conditional && notModified(this.conditional, statusCode, headers) ? 304 : statusCode;
-  }
-
-  private requestBody(): UpstreamBody | undefined {
-    const { call, req } = this;
-    if (call.body !== 'request') return call.body;
-    if (req.readableEnded || req.readableDidRead) {
-      throw new ProxyError(
-        'HANDOFF_INVALID_OPTIONS',
-        `body: 'request' was given but the request body was already read by another middleware: ${this.target}`,
-      );
-    }
-    if (call.bodyTimeout === 0 && call.maxBodySize === 0) return req;
-    return guardedBody(req, {
-      idleTimeout: call.bodyTimeout,
-      maxBytes: call.maxBodySize,
-      onIdle: () =>
-        this.fail(
-          new ProxyError('HANDOFF_REQUEST_TIMEOUT', `Client sent no request body bytes for ${call.bodyTimeout} ms: ${this.target}`),
-        ),
-      onTooLarge: () => this.failTooLarge(),
-    });
-  }
-
-  /** Whether the request body can be sent again (for a retry or a followed redirect): not a stream. */
-  private get replayable(): boolean {
-    return this.body === undefined || typeof this.body === 'string' || this.body instanceof Uint8Array;
-  }
-
-  /** A reset before any response may be retried once, when sending twice is safe. */
-  private retryable(err: Error): boolean {
-    const code = (err as { code?: string }).code;
-    if (this.attempts > 1 || !code || !RETRYABLE.has(code)) return false;
-    if (!IDEMPOTENT.has(this.method) && this.headers?.['idempotency-key'] === undefined) return false;
-    return this.replayable;
-  }
-
   /** Follows a redirect: returns false when it cannot be followed and is relayed as is. */
   private follow(status: number, location: string | string[] | undefined): boolean {
     if (typeof location !== 'string') return false;
@@ -554,7 +475,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
       this.fail(new ProxyError('HANDOFF_INVALID_RESPONSE', `Upstream redirected to ${hop}: ${this.target}`));
       return true;
     }
-    if (hop.keepBody && !this.replayable) return false;
+    if (hop.keepBody && !replayable(this.body)) return false;
     const to = describeTarget(hop.method, hop.url);
     try {
       this.host.allow?.check(hop.url, to);
@@ -654,12 +575,6 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
     this.fail(new ProxyError('HANDOFF_HOOK_FAILED', `onHeaders failed: ${this.target}`, { cause: err }));
   }
 
-  private failTooLarge(): void {
-    this.fail(
-      new ProxyError('HANDOFF_REQUEST_TOO_LARGE', `Request body exceeds maxBodySize (${this.call.maxBodySize} bytes): ${this.target}`),
-    );
-  }
-
   /**
    * Ends the transfer with an error, once: the upstream is aborted (its socket
    * destroyed, never pooled half-read), timers stop, the slot is released, and the
@@ -687,26 +602,11 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
   }
 
   private async answer(error: ProxyError): Promise<void> {
-    let response: ErrorResponse = defaultErrorResponse(error, this.host.options.retryAfter);
-    if (this.call.onError) {
-      try {
-        const answer = await this.call.onError(error);
-        if (answer) {
-          const custom = answerResponse(answer);
-          if ('problem' in custom) error.message += ` (onError answer ignored: ${custom.problem})`;
-          else response = custom;
-        }
-      } catch (err) {
-        error.message += ` (onError threw: ${err instanceof Error ? err.message : String(err)})`;
-      }
-    }
+    const fallback = defaultErrorResponse(error, this.host.options.retryAfter);
+    // Without onError nothing is awaited: the answer is written in this same turn.
+    const response = this.call.onError ? await onErrorResponse(error, this.call.onError, fallback) : fallback;
     if (this.clientGone || this.stage === 'settled') return this.settle();
-    const headers = response.head.headers;
-    mergePresetHeaders(this.res, headers, false);
-    if (!this.req.complete && this.call.mode === 'response' && this.req.httpVersionMajor === 1) {
-      // The rest of an unread upload would otherwise be read and discarded before the next request.
-      headers.connection = 'close';
-    }
+    const headers = errorResponseHeaders(response, this.req, this.res, this.call.mode);
     const hasBody = this.req.method !== 'HEAD';
     this.sink.head(response.head.status, headers, response.body.length, hasBody);
     this.headSent = true;
@@ -796,6 +696,20 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, ProxyHandle {
   idleTimedOut(): void {
     this.fail(new ProxyError('HANDOFF_BODY_TIMEOUT', `No body progress for ${this.call.bodyTimeout} ms: ${this.target}`));
   }
+
+  // BodyOwner
+
+  requestBodyStalled(): void {
+    this.fail(
+      new ProxyError('HANDOFF_REQUEST_TIMEOUT', `Client sent no request body bytes for ${this.call.bodyTimeout} ms: ${this.target}`),
+    );
+  }
+
+  requestBodyTooLarge(): void {
+    this.fail(
+      new ProxyError('HANDOFF_REQUEST_TOO_LARGE', `Request body exceeds maxBodySize (${this.call.maxBodySize} bytes): ${this.target}`),
+    );
+  }
 }
 
 // Timer and immediate callbacks take the transfer as an argument, so no closure is made per request.
@@ -817,32 +731,4 @@ function deferHead(transfer: Transfer): void {
 
 function isPromise<T>(value: unknown): value is Promise<T> {
   return typeof (value as Promise<T> | undefined)?.then === 'function';
-}
-
-/**
- * Headers the app set on the response before handing it off (CORS, Vary, …)
- * are kept: they override the upstream's unless `override` is false, and are
- * removed from `res` so the head written is exactly what was validated.
- */
-function mergePresetHeaders(res: ServerResponse, into: Record<string, string | string[]>, override = true): void {
-  const names = res.getHeaderNames();
-  if (names.length === 0) return;
-  for (const name of names) {
-    const value = res.getHeader(name);
-    res.removeHeader(name);
-    if (value === undefined || (!override && into[name] !== undefined)) continue;
-    into[name] = typeof value === 'number' ? String(value) : value;
-  }
-}
-
-/** The URL an instruction leads to (a file: URL for X-Sendfile), for messages. */
-function targetUrl(instruction: Instruction): URL {
-  return instruction.kind === 'sendfile' ? pathToFileURL(instruction.path) : instruction.url;
-}
-
-/** An instruction error, with the request that carried it named. */
-function naming(err: unknown, target: string): ProxyError {
-  const error = toProxyError(err, target, false);
-  error.message += `: ${target}`;
-  return error;
 }

@@ -1,6 +1,7 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { ProxyError } from '../errors';
-import type { ErrorAnswer, ResponseHead } from '../options';
+import type { ErrorAnswer, OnError, ProxyMode, ResponseHead } from '../options';
+import { mergePresetHeaders } from '../headers/preset-headers';
 import { checkResponseHead } from '../headers/validate';
 
 export interface ErrorResponse {
@@ -31,4 +32,37 @@ export function answerResponse(answer: ErrorAnswer): ErrorResponse | { problem: 
   const head = { status: answer.status, headers };
   const problem = checkResponseHead(head, body.length);
   return problem ? { problem } : { head, body };
+}
+
+/**
+ * The answer `onError` gives, when it gives one that can be sent; otherwise `fallback`,
+ * with the reason (an invalid answer, a throw) added to the error's message.
+ */
+export async function onErrorResponse(error: ProxyError, onError: OnError, fallback: ErrorResponse): Promise<ErrorResponse> {
+  try {
+    const answer = await onError(error);
+    if (!answer) return fallback;
+    const custom = answerResponse(answer);
+    if (!('problem' in custom)) return custom;
+    error.message += ` (onError answer ignored: ${custom.problem})`;
+  } catch (err) {
+    error.message += ` (onError threw: ${err instanceof Error ? err.message : String(err)})`;
+  }
+  return fallback;
+}
+
+/** The answer's headers as sent: with the app's preset headers where the answer has none. */
+export function errorResponseHeaders(
+  response: ErrorResponse,
+  req: IncomingMessage,
+  res: ServerResponse,
+  mode: ProxyMode,
+): Record<string, string | string[]> {
+  const headers = response.head.headers;
+  mergePresetHeaders(res, headers, false);
+  if (!req.complete && mode === 'response' && req.httpVersionMajor === 1) {
+    // The rest of an unread upload would otherwise be read and discarded before the next request.
+    headers.connection = 'close';
+  }
+  return headers;
 }

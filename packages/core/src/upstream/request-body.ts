@@ -1,31 +1,65 @@
 import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import { ProxyError } from '../errors';
+import type { ResolvedCall } from '../options';
 
-export interface BodyGuard {
-  /** ms without a byte from the client before the upload is given up; 0 disables. */
-  idleTimeout: number;
-  /** Most bytes accepted; 0 for no limit. */
-  maxBytes: number;
-  onIdle(): void;
-  onTooLarge(): void;
+/** What a transfer sends upstream as its request body. */
+export type UpstreamBody = string | Uint8Array | Readable | AsyncIterable<Buffer>;
+
+/** The transfer a client's streamed body belongs to: told when the upload breaks a limit. */
+export interface BodyOwner {
+  /** `GET http://host/path`, for messages. */
+  describe(): string;
+  /** The client sent no body byte for the call's `bodyTimeout`. */
+  requestBodyStalled(): void;
+  /** The client sent more than the call's `maxBodySize`. */
+  requestBodyTooLarge(): void;
+}
+
+/** Whether the client declared (Content-Length) a body larger than the call accepts. */
+export function declaredTooLarge(req: IncomingMessage, call: ResolvedCall): boolean {
+  return call.body === 'request' && call.maxBodySize > 0 && Number(req.headers['content-length']) > call.maxBodySize;
+}
+
+/**
+ * The call's request body: its own, or with `body: 'request'` the client's, guarded
+ * by the call's limits. Throws when another middleware already read the client's.
+ */
+export function requestBody(req: IncomingMessage, call: ResolvedCall, owner: BodyOwner): UpstreamBody | undefined {
+  if (call.body !== 'request') return call.body;
+  if (req.readableEnded || req.readableDidRead) {
+    throw new ProxyError(
+      'HANDOFF_INVALID_OPTIONS',
+      `body: 'request' was given but the request body was already read by another middleware: ${owner.describe()}`,
+    );
+  }
+  if (call.bodyTimeout === 0 && call.maxBodySize === 0) return req;
+  return guardedBody(req, call.bodyTimeout, call.maxBodySize, owner);
+}
+
+/** Whether a request body can be sent again (for a retry or a followed redirect): not a stream. */
+export function replayable(body: UpstreamBody | undefined): boolean {
+  return body === undefined || typeof body === 'string' || body instanceof Uint8Array;
 }
 
 /**
  * The client's request body as undici's request body, with the two limits a
  * streamed upload needs: an idle timeout against slow-body (slowloris) clients,
  * which undici's headers timeout does not cover while the body is being
- * written, and a size cap. On either, the owner fails the transfer (aborting
- * the upstream request, so nothing partial is left complete upstream) and the
- * stream ends here.
+ * written, and a size cap (0 disables either). On either, the owner fails the
+ * transfer (aborting the upstream request, so nothing partial is left complete
+ * upstream) and the stream ends here.
  */
-export async function* guardedBody(req: IncomingMessage, guard: BodyGuard): AsyncGenerator<Buffer> {
+async function* guardedBody(req: IncomingMessage, idleTimeout: number, maxBytes: number, owner: BodyOwner): AsyncGenerator<Buffer> {
   let bytes = 0;
-  const timer = guard.idleTimeout > 0 ? setTimeout(guard.onIdle, guard.idleTimeout) : undefined;
+  // The owner is the timer's argument, so no closure is made per upload.
+  const timer = idleTimeout > 0 ? setTimeout(stalled, idleTimeout, owner) : undefined;
   try {
     for await (const chunk of req as AsyncIterable<Buffer>) {
       timer?.refresh();
       bytes += chunk.length;
-      if (guard.maxBytes > 0 && bytes > guard.maxBytes) {
-        guard.onTooLarge();
+      if (maxBytes > 0 && bytes > maxBytes) {
+        owner.requestBodyTooLarge();
         return;
       }
       yield chunk;
@@ -33,4 +67,8 @@ export async function* guardedBody(req: IncomingMessage, guard: BodyGuard): Asyn
   } finally {
     clearTimeout(timer);
   }
+}
+
+function stalled(owner: BodyOwner): void {
+  owner.requestBodyStalled();
 }
