@@ -3,8 +3,9 @@
  *   cpu: a V8 CPU profile of each contender relaying the 64 MiB body to wrk (4 connections,
  *        5 s), as self time per function — where a large-body transfer spends its time;
  *   gc:  a GC trace of each contender at the latency scenario's fixed rate (1,000 req/s of
- *        1 KiB over 10 connections, 4 s) — how many young-generation collections run, how
- *        long they stop the process, and how much they promote; the p99 tail follows them.
+ *        1 KiB over 10 connections, 4 s) and at full load (50 connections) — how many
+ *        young-generation collections run, how long they stop the process, and how much they
+ *        promote; the p99 tail follows them.
  * Needs wrk (apt-get install wrk); uses nginx as the origin when it is installed, like the
  * benchmark. Writes bench/profiles.md. `pnpm --filter handoff-bench profile`.
  */
@@ -92,11 +93,12 @@ async function cpu(binary: string, id: string, originUrl: string): Promise<strin
   return [`#### ${id}: ${Math.round(mbs)} MB/s`, '', '| self | function |', '| ---: | --- |', ...lines, ''].join('\n');
 }
 
-async function gc(binary: string, id: string, originUrl: string): Promise<string> {
+/** delayMs: wrk's think time per connection (10 connections × 10 ms ≈ 1,000 req/s); 0 for as fast as it goes. */
+async function gc(binary: string, id: string, originUrl: string, connections: number, delayMs: number): Promise<string> {
   const c = await contender(id, originUrl, ['--trace-gc-nvp']);
-  await wrk(binary, c.url + SMALL_PATH, 10, 2, 10); // warm-up
+  await wrk(binary, c.url + SMALL_PATH, connections, 2, delayMs); // warm-up
   const from = c.stdout().length;
-  const r = await wrk(binary, c.url + SMALL_PATH, 10, 4, 10);
+  const r = await wrk(binary, c.url + SMALL_PATH, connections, 4, delayMs);
   await new Promise((resolve) => setTimeout(resolve, 300));
   const trace = c.stdout().slice(from);
   await stop(c.child);
@@ -112,6 +114,11 @@ async function gc(binary: string, id: string, originUrl: string): Promise<string
     `${Math.round(sum(promoted) / (promoted.length || 1) / 1024)} | ${marks} |`
   );
 }
+
+const GC_HEADER = [
+  '| contender | requests | p50 ms | p99 ms | scavenges | mean pause ms | max pause ms | promoted KiB per scavenge | mark-compacts |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+].join('\n');
 
 async function main(): Promise<void> {
   const binary = findExecutable('wrk');
@@ -133,9 +140,11 @@ async function main(): Promise<void> {
     sections.push(await cpu(binary, id, origin.url));
   }
   const gcRows: string[] = [];
+  const loadRows: string[] = [];
   for (const id of PROFILED) {
     console.log(`gc  ${id}`);
-    gcRows.push(await gc(binary, id, origin.url));
+    gcRows.push(await gc(binary, id, origin.url, 10, 10));
+    loadRows.push(await gc(binary, id, origin.url, 50, 0));
   }
   await stop(origin.child);
   const report = [
@@ -152,9 +161,13 @@ async function main(): Promise<void> {
     ...sections,
     '## GC at 1,000 req/s of 1 KiB (10 connections, 4 s)',
     '',
-    '| contender | requests | p50 ms | p99 ms | scavenges | mean pause ms | max pause ms | promoted KiB per scavenge | mark-compacts |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    GC_HEADER,
     ...gcRows,
+    '',
+    '## GC at full load, 1 KiB (50 connections, 4 s)',
+    '',
+    GC_HEADER,
+    ...loadRows,
     '',
   ].join('\n');
   fs.writeFileSync(path.join(BENCH_DIR, 'profiles.md'), report);
