@@ -13,6 +13,7 @@ import {
 } from './options';
 import { hasOffloadInstruction } from './offload/instruction';
 import { discard, isOffloadRequest, readStart, type OffloadRequest, type OffloadResponse } from './offload/start';
+import { TransferList } from './transfer-list';
 import { Transfer, type ProxyHandle, type TransferHost } from './transfer';
 import { AllowPolicy } from './upstream/allow';
 
@@ -55,7 +56,7 @@ export class Proxy implements TransferHost {
   readonly allow: AllowPolicy | undefined;
   readonly ownsDispatcher: boolean;
   readonly cache: HttpCache | undefined;
-  #transfers = new Set<Transfer>();
+  #transfers = new TransferList<Transfer>();
   #closed: Promise<void> | undefined;
   #idle: (() => void) | undefined;
   #upstreamSockets = 0;
@@ -203,8 +204,9 @@ export class Proxy implements TransferHost {
         timer = setTimeout(resolve, timeout);
       });
       clearTimeout(timer);
-      for (const transfer of [...this.#transfers]) transfer.shutdown();
-      await Promise.all([...this.#transfers].map((t) => t.done));
+      const remaining = this.#transfers.toArray();
+      for (const transfer of remaining) transfer.shutdown();
+      await Promise.all(remaining.map((t) => t.done));
     }
     for (const dispatcher of [this.dispatcher, this.#strictAgent]) {
       dispatcher?.off('connect', this.#onConnect);

@@ -7,6 +7,7 @@ import { takeConditional, type ClientConditional } from './cache/conditional';
 import { kTrace, type CacheTrace } from './cache/trace';
 import { markCached, traceFor } from './cache/transfer-hooks';
 import { ProxyError, describeTarget, toProxyError } from './errors';
+import type { Linked } from './transfer-list';
 import type { Gate, Waiter } from './gate/gate';
 import { mergePresetHeaders } from './headers/preset-headers';
 import { buildRequestHeaders } from './headers/request-headers';
@@ -78,10 +79,13 @@ const NO_BODY_STATUS = new Set([204, 304]);
  * redirects when asked), the response head, the body with backpressure end to
  * end, and a single cleanup that releases everything exactly once.
  */
-export class Transfer implements Waiter, AttemptOwner, FileOwner, BodyOwner, ProxyHandle {
+export class Transfer implements Waiter, AttemptOwner, FileOwner, BodyOwner, ProxyHandle, Linked<Transfer> {
   readonly done: Promise<ProxyOutcome>;
   outcome: ProxyOutcome | undefined;
   attempt: Attempt | undefined;
+  /** Links in the proxy's list of unsettled transfers (transfer-list.ts). */
+  listPrev: Transfer | undefined = undefined;
+  listNext: Transfer | undefined = undefined;
 
   private stage: Stage = 'queued';
   private holdsSlot = false;
