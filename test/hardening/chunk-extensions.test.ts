@@ -2,21 +2,15 @@
 // undici's parser skips extension bytes without keeping them, so a flood costs the proxy
 // nothing but parsing time: memory held mid-flood stays far below the flood's size.
 import type net from 'node:net';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { openResponse, readBody } from '../helpers/client';
 import { recordingRoute } from '../helpers/handles';
+import { memoryInUse } from '../helpers/memory';
 import { gateway, until, type Gateway } from '../helpers/servers';
 import { scriptedUpstream, type ScriptedUpstream, type Step } from '../faults/scripted-upstream';
 
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
-/** Heap and buffer memory still held: array buffers are swept off the main thread, so it collects twice with a pause. */
+/** Heap and buffer bytes in use. */
 async function used(): Promise<number> {
-  gc();
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  gc();
-  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  const { heapUsed, arrayBuffers } = await memoryInUse();
   return heapUsed + arrayBuffers;
 }
 
