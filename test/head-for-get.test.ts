@@ -77,6 +77,43 @@ describe.each(MODES)('a HEAD sent upstream for a GET client (%s mode)', (mode) =
     expect(head!.toLowerCase().split('\r\n')).toContain('transfer-encoding: chunked');
     expect(rest.join('\r\n\r\n')).toBe('0\r\n\r\n');
   });
+
+  it('completes when onHeaders is async (undici ends a HEAD response without waiting for it)', async () => {
+    const handles = await headRoute({
+      onHeaders: async (head) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        head.headers['x-hook'] = 'ran';
+      },
+    });
+    const reply = await request(proxy.url, { path: '/length', timeout: CLIENT_TIMEOUT });
+    expect(reply.status).toBe(200);
+    expect(reply.headers['x-hook']).toBe('ran');
+    expect(reply.body.length).toBe(0);
+    const outcome = await within(CLIENT_TIMEOUT, handles[0]!.done, 'the transfer');
+    expect(outcome.error).toBeUndefined();
+    await within(CLIENT_TIMEOUT, proxy.handoff.close(), 'proxy.close()');
+  });
+
+  it('completes for a HEAD client when onHeaders is async', async () => {
+    const recorded = recordingRoute(`${origin.url}/length`, {
+      mode,
+      method: 'HEAD',
+      bodyTimeout: 0,
+      onHeaders: () => new Promise<void>((resolve) => setImmediate(resolve)),
+    });
+    proxy = await gateway(recorded.route);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const reply = await request(proxy.url, { method: 'HEAD', agent, timeout: CLIENT_TIMEOUT });
+      expect(reply.status).toBe(200);
+      // A HEAD client is told the length of the GET it stands for.
+      expect(reply.headers['content-length']).toBe('5');
+      const outcome = await within(CLIENT_TIMEOUT, recorded.handles[0]!.done, 'the transfer');
+      expect(outcome.error).toBeUndefined();
+    } finally {
+      agent.destroy();
+    }
+  });
 });
 
 describe('a HEAD sent upstream for a GET client, keep-alive (response mode)', () => {

@@ -90,6 +90,8 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, BodyOwner, Pro
   private stage: Stage = 'queued';
   private holdsSlot = false;
   private headSent = false;
+  /** The upstream response ended while an async onHeaders still ran (see upstreamComplete). */
+  private upstreamEnded = false;
   private clientGone = false;
   private status = 0;
   private bytes = 0;
@@ -300,7 +302,9 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, BodyOwner, Pro
     if (isPromise(result)) {
       result.then(
         (replacement) => {
-          if (this.sendHead(replacement ?? head, contentLength, upstreamStatus)) this.resumeUpstream?.();
+          if (!this.sendHead(replacement ?? head, contentLength, upstreamStatus)) return;
+          if (this.upstreamEnded) this.upstreamComplete();
+          else this.resumeUpstream?.();
         },
         (err) => this.failHook(err),
       );
@@ -327,6 +331,12 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, BodyOwner, Pro
   upstreamComplete(): void {
     // Trailers are dropped: the client response is framed by the proxy, and relaying
     // them safely needs TE: trailers negotiation (RELIABILITY A8).
+    if (this.stage === 'upstream') {
+      // undici ends a HEAD response without waiting for resume(), so this can come while
+      // an async onHeaders still runs: the transfer ends once the head is sent.
+      this.upstreamEnded = true;
+      return;
+    }
     if (this.stage !== 'body') return;
     this.stage = 'ending';
     clearTimeout(this.idleTimer);
