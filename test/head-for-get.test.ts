@@ -150,3 +150,42 @@ describe('a HEAD sent upstream for a GET client, keep-alive (response mode)', ()
     await within(CLIENT_TIMEOUT, proxy.handoff.close(), 'proxy.close()');
   });
 });
+
+describe.each(MODES)('onHeaders turning a GET response bodiless (%s mode)', (mode) => {
+  let origin: Running;
+  let proxy: Gateway;
+
+  beforeEach(async () => {
+    origin = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-length': '5', etag: '"v1"' });
+      res.end('hello');
+    });
+  });
+
+  afterEach(async () => {
+    await proxy.close();
+    await origin.close();
+  });
+
+  // The upstream's content-length stays on the head: a client reads no body on 204/304 whatever
+  // it says (RFC 9112 §6.3), so the connection must stay in step for the next request.
+  it.each([204, 304])('answers %i with no body, and the client can go on', async (status) => {
+    const recorded = recordingRoute(`${origin.url}/`, (ctx) => ({
+      mode,
+      onHeaders: ctx.path === '/bodiless' ? (head) => void (head.status = status) : undefined,
+    }));
+    proxy = await gateway(recorded.route);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const reply = await request(proxy.url, { path: '/bodiless', agent, timeout: CLIENT_TIMEOUT });
+      expect(reply.status).toBe(status);
+      expect(reply.body.length).toBe(0);
+      const next = await request(proxy.url, { path: '/next', agent, timeout: CLIENT_TIMEOUT });
+      expect(next.body.toString()).toBe('hello');
+      const outcome = await within(CLIENT_TIMEOUT, recorded.handles[0]!.done, 'the transfer');
+      expect(outcome.error).toBeUndefined();
+    } finally {
+      agent.destroy();
+    }
+  });
+});
