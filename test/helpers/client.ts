@@ -14,6 +14,8 @@ export interface RequestOptions {
   headers?: http.OutgoingHttpHeaders;
   body?: string | Buffer;
   agent?: http.Agent | false;
+  /** Rejects once the connection is silent this long before the response is complete (a framing bug hangs otherwise). */
+  timeout?: number;
 }
 
 /** One request with node:http (no keep-alive unless an agent is given); rejects if the body is cut. */
@@ -33,6 +35,10 @@ export function request(url: string, options: RequestOptions = {}): Promise<Repl
       },
     );
     req.on('error', reject);
+    if (options.timeout !== undefined) {
+      const ms = options.timeout;
+      req.setTimeout(ms, () => req.destroy(new Error(`no complete response within ${ms} ms of silence`)));
+    }
     req.end(options.body);
   });
 }

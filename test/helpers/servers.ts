@@ -96,3 +96,16 @@ export async function until(predicate: () => boolean, what = 'condition'): Promi
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
+
+/** Settles like `promise`, or rejects if it has not settled within `ms` (so a hang fails the test instead). */
+export async function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

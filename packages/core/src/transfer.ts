@@ -90,6 +90,8 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, BodyOwner, Pro
   private stage: Stage = 'queued';
   private holdsSlot = false;
   private headSent = false;
+  /** The upstream response ended while an async onHeaders still ran (see upstreamComplete). */
+  private upstreamEnded = false;
   private clientGone = false;
   private status = 0;
   private bytes = 0;
@@ -278,10 +280,12 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, BodyOwner, Pro
    */
   private relayHead(statusCode: number, headers: Headers, contentLength: number | null, upstreamStatus = statusCode): boolean {
     this.headersMs = performance.now() - this.started;
-    if (this.offloaded) {
-      applyKeptHeaders(headers, this.kept);
-      // A HEAD sent on behalf of a GET: the target's length describes no body the client will get.
-      if (this.method === 'HEAD' && this.req.method !== 'HEAD') delete headers['content-length'];
+    if (this.offloaded) applyKeptHeaders(headers, this.kept);
+    if (this.method === 'HEAD' && this.req.method !== 'HEAD' && !NO_BODY_STATUS.has(statusCode)) {
+      // A HEAD sent on behalf of a GET (or any other method): its length describes a body
+      // nobody sends. The client is owed a body, and gets an empty one, framed as such.
+      headers['content-length'] = '0';
+      contentLength = 0;
     }
     const head: ResponseHead = { status: statusCode, headers };
     mergePresetHeaders(this.res, head.headers);
@@ -298,7 +302,9 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, BodyOwner, Pro
     if (isPromise(result)) {
       result.then(
         (replacement) => {
-          if (this.sendHead(replacement ?? head, contentLength, upstreamStatus)) this.resumeUpstream?.();
+          if (!this.sendHead(replacement ?? head, contentLength, upstreamStatus)) return;
+          if (this.upstreamEnded) this.upstreamComplete();
+          else this.resumeUpstream?.();
         },
         (err) => this.failHook(err),
       );
@@ -325,6 +331,12 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, BodyOwner, Pro
   upstreamComplete(): void {
     // Trailers are dropped: the client response is framed by the proxy, and relaying
     // them safely needs TE: trailers negotiation (RELIABILITY A8).
+    if (this.stage === 'upstream') {
+      // undici ends a HEAD response without waiting for resume(), so this can come while
+      // an async onHeaders still runs: the transfer ends once the head is sent.
+      this.upstreamEnded = true;
+      return;
+    }
     if (this.stage !== 'body') return;
     this.stage = 'ending';
     clearTimeout(this.idleTimer);
@@ -513,7 +525,9 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, BodyOwner, Pro
       this.fail(new ProxyError('HANDOFF_INVALID_HEADER', `${source} an invalid response head (${problem}): ${this.target}`));
       return false;
     }
-    const hasBody = this.req.method !== 'HEAD' && this.method !== 'HEAD' && !NO_BODY_STATUS.has(head.status);
+    // Whether the client's response has a body (RFC 9112 §6.3), possibly empty when the
+    // upstream request was a HEAD: it must then still be framed, never left to the length.
+    const hasBody = this.req.method !== 'HEAD' && !NO_BODY_STATUS.has(head.status);
     const length = head.headers['content-length'] === undefined ? null : upstreamLength;
     // The head is written with the first body bytes, at the end, or one loop turn later,
     // whichever comes first: an upstream error parsed in the same read (a bad first
@@ -533,7 +547,7 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, BodyOwner, Pro
       this.file?.abort();
       return false;
     }
-    if (this.rateLimit > 0 && hasBody) this.throttle = this.createThrottle();
+    if (this.rateLimit > 0 && hasBody && upstreamHasBody) this.throttle = this.createThrottle();
     return true;
   }
 

@@ -1,0 +1,191 @@
+import http from 'node:http';
+import type { ProxyCallOptions, ProxyMode } from '@handoff/koa';
+import { rawRequest, request } from './helpers/client';
+import { recordingRoute } from './helpers/handles';
+import { gateway, upstream, within, type Gateway, type Running } from './helpers/servers';
+
+const MODES: ProxyMode[] = ['response', 'socket'];
+
+/** A framing bug leaves the client waiting for bytes that never come: fail well before the test timeout. */
+const CLIENT_TIMEOUT = 2_000;
+
+/**
+ * A handler proxying with `method: 'HEAD'` for a client that sent GET: the upstream's
+ * head describes a body nobody sends, so the client must get that head with an empty,
+ * properly framed body rather than a length promising bytes that never come.
+ */
+describe.each(MODES)('a HEAD sent upstream for a GET client (%s mode)', (mode) => {
+  let origin: Running;
+  let proxy: Gateway;
+  let methods: string[];
+
+  beforeEach(async () => {
+    methods = [];
+    origin = await upstream((req, res) => {
+      methods.push(req.method!);
+      const framing = req.url === '/chunked' ? { 'transfer-encoding': 'chunked' } : { 'content-length': '5' };
+      res.writeHead(200, { 'content-type': 'text/plain', 'x-upstream': 'yes', ...framing });
+      res.end(req.method === 'HEAD' ? undefined : 'hello');
+    });
+  });
+
+  afterEach(async () => {
+    await proxy.close();
+    await origin.close();
+  });
+
+  async function headRoute(options: ProxyCallOptions = {}) {
+    const recorded = recordingRoute((ctx) => `${origin.url}${ctx.path}`, { mode, method: 'HEAD', bodyTimeout: 0, ...options });
+    proxy = await gateway(recorded.route);
+    return recorded.handles;
+  }
+
+  it.each([
+    ['a content-length', '/length'],
+    ['transfer-encoding: chunked', '/chunked'],
+  ])('answers with the head and an empty body when the upstream HEAD answers with %s', async (_what, path) => {
+    const handles = await headRoute();
+    const reply = await request(proxy.url, { path, timeout: CLIENT_TIMEOUT });
+    expect(reply.status).toBe(200);
+    expect(reply.headers['x-upstream']).toBe('yes');
+    expect(reply.headers['content-length']).toBe('0');
+    expect(reply.body.length).toBe(0);
+    expect(methods).toEqual(['HEAD']);
+    const outcome = await within(CLIENT_TIMEOUT, handles[0]!.done, 'the transfer');
+    expect(outcome).toMatchObject({ status: 200, bytes: 0 });
+    expect(outcome.error).toBeUndefined();
+    await within(CLIENT_TIMEOUT, proxy.handoff.close(), 'proxy.close()');
+  });
+
+  it('frames the empty body on the wire: content-length: 0, then a clean end', async () => {
+    await headRoute();
+    const { text, cleanEnd } = await within(CLIENT_TIMEOUT, rawRequest(proxy.port, 'GET /length HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), 'the raw reply');
+    expect(cleanEnd).toBe(true);
+    const [head, body] = text.split('\r\n\r\n');
+    const lines = head!.split('\r\n');
+    expect(lines[0]).toBe('HTTP/1.1 200 OK');
+    expect(lines).toContain('content-length: 0');
+    expect(lines).not.toContain('content-length: 5');
+    expect(body).toBe('');
+  });
+
+  it('frames the empty body chunked when onHeaders removes the length, never close-delimited', async () => {
+    await headRoute({ onHeaders: (head) => void delete head.headers['content-length'] });
+    const { text, cleanEnd } = await within(CLIENT_TIMEOUT, rawRequest(proxy.port, 'GET /length HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), 'the raw reply');
+    expect(cleanEnd).toBe(true);
+    const [head, ...rest] = text.split('\r\n\r\n');
+    expect(head!.toLowerCase().split('\r\n')).toContain('transfer-encoding: chunked');
+    expect(rest.join('\r\n\r\n')).toBe('0\r\n\r\n');
+  });
+
+  it('completes when onHeaders is async (undici ends a HEAD response without waiting for it)', async () => {
+    const handles = await headRoute({
+      onHeaders: async (head) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        head.headers['x-hook'] = 'ran';
+      },
+    });
+    const reply = await request(proxy.url, { path: '/length', timeout: CLIENT_TIMEOUT });
+    expect(reply.status).toBe(200);
+    expect(reply.headers['x-hook']).toBe('ran');
+    expect(reply.body.length).toBe(0);
+    const outcome = await within(CLIENT_TIMEOUT, handles[0]!.done, 'the transfer');
+    expect(outcome.error).toBeUndefined();
+    await within(CLIENT_TIMEOUT, proxy.handoff.close(), 'proxy.close()');
+  });
+
+  it('completes for a HEAD client when onHeaders is async', async () => {
+    const recorded = recordingRoute(`${origin.url}/length`, {
+      mode,
+      method: 'HEAD',
+      bodyTimeout: 0,
+      onHeaders: () => new Promise<void>((resolve) => setImmediate(resolve)),
+    });
+    proxy = await gateway(recorded.route);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const reply = await request(proxy.url, { method: 'HEAD', agent, timeout: CLIENT_TIMEOUT });
+      expect(reply.status).toBe(200);
+      // A HEAD client is told the length of the GET it stands for.
+      expect(reply.headers['content-length']).toBe('5');
+      const outcome = await within(CLIENT_TIMEOUT, recorded.handles[0]!.done, 'the transfer');
+      expect(outcome.error).toBeUndefined();
+    } finally {
+      agent.destroy();
+    }
+  });
+});
+
+describe('a HEAD sent upstream for a GET client, keep-alive (response mode)', () => {
+  let origin: Running;
+  let proxy: Gateway;
+
+  beforeEach(async () => {
+    origin = await upstream((req, res) => {
+      res.writeHead(200, { 'content-length': '5' });
+      res.end(req.method === 'HEAD' ? undefined : 'hello');
+    });
+  });
+
+  afterEach(async () => {
+    await proxy.close();
+    await origin.close();
+  });
+
+  it('leaves the client connection usable for the next request', async () => {
+    proxy = await gateway((ctx) => ctx.proxyFetch(`${origin.url}${ctx.path}`, { method: ctx.path === '/head' ? 'HEAD' : 'GET' }));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    agent.on('free', (socket) => sockets.add(socket));
+    try {
+      const first = await request(proxy.url, { path: '/head', agent, timeout: CLIENT_TIMEOUT });
+      expect(first.status).toBe(200);
+      expect(first.body.length).toBe(0);
+      const second = await request(proxy.url, { path: '/get', agent, timeout: CLIENT_TIMEOUT });
+      expect(second.body.toString()).toBe('hello');
+      expect(sockets.size).toBe(1);
+    } finally {
+      agent.destroy();
+    }
+    await within(CLIENT_TIMEOUT, proxy.handoff.close(), 'proxy.close()');
+  });
+});
+
+describe.each(MODES)('onHeaders turning a GET response bodiless (%s mode)', (mode) => {
+  let origin: Running;
+  let proxy: Gateway;
+
+  beforeEach(async () => {
+    origin = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-length': '5', etag: '"v1"' });
+      res.end('hello');
+    });
+  });
+
+  afterEach(async () => {
+    await proxy.close();
+    await origin.close();
+  });
+
+  // The upstream's content-length stays on the head: a client reads no body on 204/304 whatever
+  // it says (RFC 9112 §6.3), so the connection must stay in step for the next request.
+  it.each([204, 304])('answers %i with no body, and the client can go on', async (status) => {
+    const recorded = recordingRoute(`${origin.url}/`, (ctx) => ({
+      mode,
+      onHeaders: ctx.path === '/bodiless' ? (head) => void (head.status = status) : undefined,
+    }));
+    proxy = await gateway(recorded.route);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const reply = await request(proxy.url, { path: '/bodiless', agent, timeout: CLIENT_TIMEOUT });
+      expect(reply.status).toBe(status);
+      expect(reply.body.length).toBe(0);
+      const next = await request(proxy.url, { path: '/next', agent, timeout: CLIENT_TIMEOUT });
+      expect(next.body.toString()).toBe('hello');
+      const outcome = await within(CLIENT_TIMEOUT, recorded.handles[0]!.done, 'the transfer');
+      expect(outcome.error).toBeUndefined();
+    } finally {
+      agent.destroy();
+    }
+  });
+});
