@@ -528,6 +528,8 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, BodyOwner, Pro
     // Whether the client's response has a body (RFC 9112 §6.3), possibly empty when the
     // upstream request was a HEAD: it must then still be framed, never left to the length.
     const hasBody = this.req.method !== 'HEAD' && !NO_BODY_STATUS.has(head.status);
+    // RFC 9110 §8.6: no content-length on a 204 (an onHeaders may have turned a 200 into one).
+    if (head.status === 204) delete head.headers['content-length'];
     const length = head.headers['content-length'] === undefined ? null : upstreamLength;
     // The head is written with the first body bytes, at the end, or one loop turn later,
     // whichever comes first: an upstream error parsed in the same read (a bad first
