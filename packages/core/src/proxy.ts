@@ -16,16 +16,13 @@ import { discard, isOffloadRequest, readStart, type OffloadRequest, type Offload
 import { TransferList } from './transfer-list';
 import { Transfer, type ProxyHandle, type TransferHost } from './transfer';
 import { AllowPolicy } from './upstream/allow';
+import { upstreamConnector } from './upstream/connector';
 
 /**
- * How far an upstream socket reads ahead of its parser: not at all. undici opens plain TCP
- * sockets with a 64 KiB highWaterMark, so while a transfer waits for a slow client its
- * upstream socket holds one more read (up to 64 KiB) besides the chunk queued for the
- * client. With 0 a socket reads only when the parser asks for more: a stalled stream holds
- * ~70 KiB instead of ~108 KiB at 2,000 streams (~141 with undici's default), and the CPU
- * per GiB relayed did not change measurably (README, Performance).
+ * The upstream socket's highWaterMark: Node's 16 KiB rather than the 64 KiB undici sets for
+ * plain TCP. Reads never run ahead of a paused parser either way (upstream/connector.ts).
  */
-const UPSTREAM_READ_AHEAD = 0;
+const UPSTREAM_HIGH_WATER_MARK = 16 * 1024;
 
 /** Counters for tests and operators. */
 export interface ProxyStats {
@@ -230,10 +227,10 @@ export class Proxy implements TransferHost {
 
 /**
  * An Agent the proxy owns. With an allow-list, its lookup checks the very addresses it
- * connects to. (highWaterMark reaches net.Socket through undici's connector; its types omit it.)
+ * connects to.
  */
 function ownedAgent(timeout: number, lookup: AllowPolicy['lookup'] | undefined): Agent {
-  const connect = { timeout, highWaterMark: UPSTREAM_READ_AHEAD, ...(lookup ? { lookup } : {}) };
+  const connect = upstreamConnector({ timeout, highWaterMark: UPSTREAM_HIGH_WATER_MARK, ...(lookup ? { lookup } : {}) });
   return new Agent({ connect });
 }
 
