@@ -2,6 +2,9 @@
  * The profiles behind the README's account of the targets handoff misses (issue #4):
  *   cpu: a V8 CPU profile of each contender relaying the 64 MiB body to wrk (4 connections,
  *        5 s), as self time per function — where a large-body transfer spends its time;
+ *   small: the same for 1 KiB bodies at full load (50 connections, 5 s), grouped by where the
+ *        time goes (socket writes, Node's HTTP server, undici, Koa, the contender's own code) —
+ *        what is left to win per request;
  *   gc:  a GC trace of each contender at the latency scenario's fixed rate (1,000 req/s of
  *        1 KiB over 10 connections, 4 s) and at full load (50 connections) — how many
  *        young-generation collections run, how long they stop the process, and how much they
@@ -61,33 +64,72 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-function selfTimes(profile: CpuProfile): { total: number; rows: [string, number][] } {
+type CallFrame = CpuProfile['nodes'][number]['callFrame'];
+
+/** Self time summed per `keyOf(callFrame)`, largest first. */
+function selfTimes(profile: CpuProfile, keyOf: (frame: CallFrame) => string): { total: number; rows: [string, number][] } {
   const byNode = new Map<number, number>();
   profile.samples.forEach((id, i) => byNode.set(id, (byNode.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
-  const byFunction = new Map<string, number>();
+  const byKey = new Map<string, number>();
   let total = 0;
   for (const node of profile.nodes) {
     const time = byNode.get(node.id) ?? 0;
     total += time;
-    const { functionName, url, lineNumber } = node.callFrame;
-    const where = url ? ` ${url.replace(/^.*node_modules\/(\.pnpm\/[^/]+\/node_modules\/)?/, '')}:${lineNumber + 1}` : '';
-    const key = `${functionName || '(anonymous)'}${where}`;
-    byFunction.set(key, (byFunction.get(key) ?? 0) + time);
+    const key = keyOf(node.callFrame);
+    byKey.set(key, (byKey.get(key) ?? 0) + time);
   }
-  return { total, rows: [...byFunction].sort((a, b) => b[1] - a[1]) };
+  return { total, rows: [...byKey].sort((a, b) => b[1] - a[1]) };
 }
 
-async function cpu(binary: string, id: string, originUrl: string): Promise<string> {
+/** A function and where it is, e.g. `execute undici/lib/dispatcher/client-h1.js:320`. */
+function functionKey({ functionName, url, lineNumber }: CallFrame): string {
+  const where = url ? ` ${url.replace(/^.*node_modules\/(\.pnpm\/[^/]+\/node_modules\/)?/, '')}:${lineNumber + 1}` : '';
+  return `${functionName || '(anonymous)'}${where}`;
+}
+
+/** Where a sample's time goes, for the small-body profile. */
+function area(callFrame: CallFrame): string {
+  const { functionName, url } = callFrame;
+  if (!url) {
+    if (/^write(v|Buffer|\w+String)$/.test(functionName)) return 'socket writes (write/writev system calls)';
+    if (functionName === '(idle)') return '(idle: waiting for the origin, the client or a CPU)';
+    if (functionName === '(garbage collector)') return 'garbage collector';
+    return 'other native (parsers, timers, the event loop)';
+  }
+  if (url.includes('/undici/') || url.startsWith('wasm://')) return 'undici (its HTTP/1.1 client and wasm parser)';
+  if (url.includes('/build/contenders/')) return "the contender's own file (for handoff: its whole engine, bundled)";
+  if (url.includes('node_modules')) return 'other packages (Koa and its dependencies, http-proxy, …)';
+  if (url.startsWith('node:')) return "Node's HTTP server, streams, sockets and events";
+  return 'other';
+}
+
+async function profiled(id: string, originUrl: string, run: (url: string) => Promise<Wrk>): Promise<{ profile: CpuProfile; r: Wrk }> {
   const dir = path.join(PROFILE_DIR, id);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const c = await contender(id, originUrl, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
-  const r = await wrk(binary, c.url + LARGE_PATH, 4, 5);
+  const r = await run(c.url);
   // Contenders exit when the IPC channel closes, which writes the profile.
   c.child.process.disconnect();
   await c.child.exited;
   const file = fs.readdirSync(dir).find((n) => n.endsWith('.cpuprofile'))!;
-  const { total, rows } = selfTimes(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as CpuProfile);
+  return { profile: JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as CpuProfile, r };
+}
+
+async function cpuSmall(binary: string, id: string, originUrl: string): Promise<string> {
+  const { profile, r } = await profiled(id, originUrl, async (url) => {
+    await wrk(binary, url + SMALL_PATH, 50, 2); // warm-up, in the profile too
+    return wrk(binary, url + SMALL_PATH, 50, 5);
+  });
+  const { total, rows: areas } = selfTimes(profile, area);
+  const rows = areas.map(([k, t]) => `| ${((100 * t) / total).toFixed(1)}% | ${k} |`);
+  const perSecond = r.requests / (r.duration_us / 1e6);
+  return [`#### ${id}: ${Math.round(perSecond)} req/s`, '', '| self | where |', '| ---: | --- |', ...rows, ''].join('\n');
+}
+
+async function cpu(binary: string, id: string, originUrl: string): Promise<string> {
+  const { profile, r } = await profiled(id, originUrl, (url) => wrk(binary, url + LARGE_PATH, 4, 5));
+  const { total, rows } = selfTimes(profile, functionKey);
   const mbs = r.bytes / 1e6 / (r.duration_us / 1e6);
   const lines = rows.slice(0, 12).map(([k, t]) => `| ${((100 * t) / total).toFixed(1)}% | \`${k.replace(/\|/g, '\\|')}\` |`);
   return [`#### ${id}: ${Math.round(mbs)} MB/s`, '', '| self | function |', '| ---: | --- |', ...lines, ''].join('\n');
@@ -139,6 +181,11 @@ async function main(): Promise<void> {
     console.log(`cpu ${id}`);
     sections.push(await cpu(binary, id, origin.url));
   }
+  const smallSections: string[] = [];
+  for (const id of PROFILED) {
+    console.log(`cpu ${id} (small bodies)`);
+    smallSections.push(await cpuSmall(binary, id, origin.url));
+  }
   const gcRows: string[] = [];
   const loadRows: string[] = [];
   for (const id of PROFILED) {
@@ -159,6 +206,13 @@ async function main(): Promise<void> {
     'process waited for the origin, the client or the CPU (two cores are shared by origin, wrk and contender).',
     '',
     ...sections,
+    '## CPU: 1 KiB bodies, 50 connections, 5 s (after 2 s of warm-up)',
+    '',
+    'Self time grouped by where it goes. Every contender makes the same system calls per request (a read and a write',
+    'on each side; `strace -c` counts about 4.3 per request for handoff and the floor alike), so what a proxy can still',
+    'win is its own code: the row for the contender\'s own file is the most that removing all of it would save.',
+    '',
+    ...smallSections,
     '## GC at 1,000 req/s of 1 KiB (10 connections, 4 s)',
     '',
     GC_HEADER,
