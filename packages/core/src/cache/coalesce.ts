@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'undici/types/header';
+import { OwnController } from './own-controller';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
@@ -163,44 +164,22 @@ class Joined implements Handler {
   timer: NodeJS.Timeout | undefined;
   #inner: Controller | undefined;
   #started = false;
-  #paused = false;
-  #reason: Error | undefined;
   #settled = false;
 
-  readonly controller: Controller;
+  readonly controller = new OwnController({
+    onAbort: (reason) => {
+      this.onOwnAbort?.();
+      this.#inner?.abort(reason);
+    },
+    onPause: () => this.#inner?.pause(),
+    onResume: () => this.#inner?.resume(),
+  });
 
   constructor(
     private readonly opts: Options,
     private readonly handler: Handler,
     private readonly next: Dispatch,
-  ) {
-    const self = this;
-    this.controller = {
-      get aborted() {
-        return self.#reason !== undefined;
-      },
-      get paused() {
-        return self.#paused;
-      },
-      get reason() {
-        return self.#reason ?? null;
-      },
-      abort(reason: Error) {
-        if (self.#reason) return;
-        self.#reason = reason ?? new Error('aborted');
-        self.onOwnAbort?.();
-        self.#inner?.abort(self.#reason);
-      },
-      pause() {
-        self.#paused = true;
-        self.#inner?.pause();
-      },
-      resume() {
-        self.#paused = false;
-        self.#inner?.resume();
-      },
-    };
-  }
+  ) {}
 
   start(context?: unknown): void {
     if (this.#started) return;
@@ -209,7 +188,7 @@ class Joined implements Handler {
   }
 
   dispatch(): void {
-    if (this.#reason) return;
+    if (this.controller.aborted) return;
     try {
       this.next(this.opts, this);
     } catch (err) {
@@ -219,15 +198,15 @@ class Joined implements Handler {
 
   /** Fails a waiter that was never dispatched. */
   fail(err: Error): void {
-    if (this.#reason || this.#settled) return;
+    if (this.controller.aborted || this.#settled) return;
     this.#settled = true;
     this.handler.onResponseError?.(this.controller, err);
   }
 
   onRequestStart(controller: Controller, context: unknown): void {
     this.#inner = controller;
-    if (this.#reason) return controller.abort(this.#reason);
-    if (this.#paused) controller.pause();
+    if (this.controller.reason) return controller.abort(this.controller.reason);
+    if (this.controller.paused) controller.pause();
     this.start(context);
   }
 
@@ -256,7 +235,7 @@ class Joined implements Handler {
     this.#settled = true;
     // The group is settled first: the handler may react by dispatching again (a retry),
     // which must start a new group rather than join this finished one.
-    this.onSettle?.(this.#reason ? 'aborted' : 'failed', err);
+    this.onSettle?.(this.controller.aborted ? 'aborted' : 'failed', err);
     this.handler.onResponseError?.(this.controller, err);
   }
 }

@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'undici/types/header';
 import { isHopByHop } from '../headers/hop-by-hop';
 import type { CacheKey, CacheStore, GetResult } from './keys';
+import { OwnController } from './own-controller';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
@@ -84,45 +85,24 @@ class Replay {
   #started = false;
   #passThrough = false;
   #ended: IncomingHttpHeaders | undefined;
-  #paused = false;
   #done = false;
-  #reason: Error | undefined;
-  readonly controller: Controller;
+  readonly controller = new OwnController({
+    onAbort: (reason) => {
+      this.#done = true;
+      this.upstream.abort(reason);
+      // As undici's own replay of a stored body does: an abort ends in an error, so the
+      // cache handler discards the write it started rather than leaving it open.
+      queueMicrotask(() => this.handler.onResponseError?.(this.controller, reason));
+    },
+    onPause: () => {},
+    onResume: () => this.#flush(),
+  });
 
   constructor(
     private readonly upstream: Controller,
     private readonly handler: Handler,
     private readonly head: boolean,
-  ) {
-    const self = this;
-    this.controller = {
-      get aborted() {
-        return self.#reason !== undefined;
-      },
-      get paused() {
-        return self.#paused;
-      },
-      get reason() {
-        return self.#reason ?? null;
-      },
-      abort(reason: Error) {
-        if (self.#reason) return;
-        self.#reason = reason ?? new Error('aborted');
-        self.#done = true;
-        upstream.abort(self.#reason);
-        // As undici's own replay of a stored body does: an abort ends in an error, so the
-        // cache handler discards the write it started rather than leaving it open.
-        queueMicrotask(() => handler.onResponseError?.(self.controller, self.#reason!));
-      },
-      pause() {
-        self.#paused = true;
-      },
-      resume() {
-        self.#paused = false;
-        self.#flush();
-      },
-    };
-  }
+  ) {}
 
   passThrough(statusCode: number, headers: IncomingHttpHeaders, statusMessage: string | undefined): void {
     this.#passThrough = true;
@@ -153,10 +133,10 @@ class Replay {
 
   #flush(): void {
     if (!this.#started || this.#done) return;
-    while (!this.#paused && !this.#done && this.#index < this.#chunks.length) {
+    while (!this.controller.paused && !this.#done && this.#index < this.#chunks.length) {
       this.handler.onResponseData?.(this.controller, this.#chunks[this.#index++]!);
     }
-    if (this.#done || this.#paused || this.#index < this.#chunks.length || !this.#ended) return;
+    if (this.#done || this.controller.paused || this.#index < this.#chunks.length || !this.#ended) return;
     this.#done = true;
     this.handler.onResponseEnd?.(this.#passThrough ? this.upstream : this.controller, this.#ended);
   }
