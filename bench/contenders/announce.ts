@@ -16,5 +16,5 @@ process.on('disconnect', () => process.exit(0));
 process.on('message', (message) => {
   if (message !== 'gc') return;
   globalThis.gc?.();
-  process.send!({ gc: typeof globalThis.gc === 'function' });
+  process.send!({ gc: typeof globalThis.gc === 'function', heapUsed: process.memoryUsage().heapUsed });
 });
