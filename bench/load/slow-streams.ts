@@ -1,6 +1,7 @@
 // The slow-stream client: opens COUNT concurrent GETs (at most WINDOW waiting for
 // their head at once, so that no listen backlog overflows), reads the first chunk
-// of each, then stops reading, so each response stalls in the proxy. Driven over IPC:
+// of each, then stops reading, so each response stalls in the proxy. Driven over IPC,
+// one wave after another (memory/waves.ts sends several):
 //   parent -> { port, path, count, window, timeoutMs }   child -> { type: 'open', opened, failed, ms }
 //   parent -> 'close'                                     child -> { type: 'closed', lost }
 import net from 'node:net';
@@ -13,13 +14,17 @@ interface Command {
   timeoutMs: number;
 }
 
-const sockets: net.Socket[] = [];
+let sockets: net.Socket[] = [];
 let opened = 0;
 let failed = 0;
 let lost = 0;
 
-process.once('message', (command: Command) => {
+function openWave(command: Command) {
   const { port, path, count, window, timeoutMs } = command;
+  sockets = [];
+  opened = 0;
+  failed = 0;
+  lost = 0;
   const started = Date.now();
   let launched = 0;
   let waiting = 0;
@@ -71,10 +76,10 @@ process.once('message', (command: Command) => {
   }
 
   fill();
-});
+}
 
-process.on('message', (message) => {
-  if (message !== 'close') return;
+process.on('message', (message: Command | 'close') => {
+  if (message !== 'close') return openWave(message);
   const closing = sockets.map((s) => new Promise((resolve) => (s.destroyed ? resolve(null) : s.once('close', resolve))));
   const lostBefore = lost;
   for (const socket of sockets) socket.destroy();
