@@ -12,7 +12,7 @@ import { CONTENDERS, DIRECT, DIRECT_LABEL, type ContenderSpec } from './contende
 import { startContender, type Target } from './contenders/start';
 import { checkOpenFiles, killAll, openFilesFor, stop } from './lib/children';
 import { buildChildren, sourceRevision } from './lib/build';
-import { busyShare } from './lib/machine';
+import { busyShare, fileRefaults, proactiveReclaim } from './lib/machine';
 import { Progress } from './lib/progress';
 import { autocannonGenerator } from './load/autocannon';
 import type { LoadGenerator } from './load/types';
@@ -116,7 +116,7 @@ const WEIGHTS: Record<Scenario, (s: Settings) => number> = {
   small: (s) => s.small.seconds + 0.5,
   large: (s) => s.large.seconds + 0.5,
   latency: (s) => s.latency.seconds + 0.5,
-  streams: (s) => 4 + s.streams.count / 600,
+  streams: (s) => 3 + s.streams.count / 750,
   cache: (s) => s.small.seconds + 0.5,
 };
 
@@ -163,6 +163,9 @@ async function main(): Promise<void> {
   const busy = await busyShare(1000);
   const busyNote = `${Math.round(busy * 100)}% of the CPUs busy with other work just before the run (load average ${os.loadavg()[0]!.toFixed(2)})`;
   console.log(`machine:   ${busyNote}${busy > 0.1 ? ' — figures will be noisy; medians over rounds only partly absorb that' : ''}`);
+  const reclaim = proactiveReclaim();
+  if (reclaim) console.log('machine:   the kernel pages out cold memory on its own (DAMON); the origin serves from tmpfs, out of its reach');
+  const refaultsBefore = fileRefaults();
 
   const runs = new Map<string, Run>();
   for (const spec of [{ id: DIRECT, label: DIRECT_LABEL }, ...contenders]) runs.set(spec.id, { id: spec.id, label: spec.label, rounds: [] });
@@ -198,7 +201,12 @@ async function main(): Promise<void> {
     settings,
     seconds: (Date.now() - started) / 1000,
     revision,
-    busy: `${busyNote}; ${Math.round((await busyShare(1000)) * 100)}% just after`,
+    busy:
+      `${busyNote}; ${Math.round((await busyShare(1000)) * 100)}% just after` +
+      (reclaim ? '; the kernel pages out cold memory on its own (DAMON)' : '') +
+      (Number.isFinite(refaultsBefore)
+        ? `; ${(fileRefaults() - refaultsBefore).toLocaleString('en-US')} file pages read again after eviction during the run (workingset_refault_file)`
+        : ''),
   };
   const markdown = renderMarkdown(summary, context);
   fs.writeFileSync(path.join(BENCH_DIR, 'results.md'), markdown);

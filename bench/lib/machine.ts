@@ -16,3 +16,20 @@ export async function busyShare(ms: number): Promise<number> {
   const after = cpuTimes();
   return (after.busy - before.busy) / Math.max(1, after.total - before.total);
 }
+
+const KDAMONDS = '/sys/kernel/mm/damon/admin/kdamonds';
+
+/** Whether a DAMON kernel thread is paging out cold memory on its own (seen on VMs), which evicts page cache mid-run. */
+export function proactiveReclaim(): boolean {
+  try {
+    return fs.readdirSync(KDAMONDS).some((d) => /^\d+$/.test(d) && fs.readFileSync(`${KDAMONDS}/${d}/state`, 'utf8').trim() === 'on');
+  } catch {
+    return false;
+  }
+}
+
+/** File pages read again after the kernel evicted them (/proc/vmstat), a sign of reclaim working against the run. */
+export function fileRefaults(): number {
+  const line = fs.readFileSync('/proc/vmstat', 'utf8').split('\n').find((l) => l.startsWith('workingset_refault_file '));
+  return line ? Number(line.split(' ')[1]) : NaN;
+}
