@@ -97,10 +97,12 @@ export function renderMarkdown(rows: Row[], ctx: ReportContext): string {
   out();
   out('## Targets');
   out();
-  out('| target | measured | result | margin |');
-  out('| --- | ---: | :---: | ---: |');
+  out('The result is decided on the medians; the last column gives the same figure from each round alone (ratios: both contenders in that round), so a verdict that noise can turn shows as a split.');
+  out();
+  out('| target | measured | result | margin | round by round |');
+  out('| --- | ---: | :---: | ---: | --- |');
   for (const t of checkTargets(rows, streams)) {
-    out(`| ${t.target} | ${t.measured} | ${t.pass == null ? 'n/a' : t.pass ? 'PASS' : '**FAIL**'} | ${t.margin} |`);
+    out(`| ${t.target} | ${t.measured} | ${t.pass == null ? 'n/a' : t.pass ? 'PASS' : '**FAIL**'} | ${t.margin} | ${t.rounds} |`);
   }
   out();
   const floorRate = floor?.smallRps ?? NaN;

@@ -46,6 +46,8 @@ export interface Row {
   opened: number;
   streams: number;
   rounds: number;
+  /** the same figures round by round (NaN where a round has none), for targets checked per round */
+  byRound: { smallRps: number[]; largeMBps: number[]; p99AddedMs: number[]; kibPerStream: number[]; afterGcMiB: number[] };
   notes: string[];
 }
 
@@ -63,13 +65,13 @@ export function summarise(runs: Run[]): Row[] {
   return runs.map((run) => {
     const rs = run.rounds.filter(Boolean);
     const of = <T>(pick: (e: RoundEntry) => T | undefined) => rs.map(pick).filter((x): x is T => x !== undefined);
-    const added = (key: 'p50Ms' | 'p99Ms') =>
-      median(
-        run.rounds.map((entry, i) => {
-          const base = direct?.rounds[i]?.latency;
-          return entry?.latency && base ? entry.latency[key] - base[key] : NaN;
-        }),
-      );
+    const addedByRound = (key: 'p50Ms' | 'p99Ms') =>
+      run.rounds.map((entry, i) => {
+        const base = direct?.rounds[i]?.latency;
+        return entry?.latency && base ? entry.latency[key] - base[key] : NaN;
+      });
+    const added = (key: 'p50Ms' | 'p99Ms') => median(addedByRound(key));
+    const each = (pick: (e: RoundEntry) => number | undefined) => run.rounds.map((e) => (e ? (pick(e) ?? NaN) : NaN));
     const notes = new Set<string>();
     for (const [i, e] of rs.entries()) {
       for (const f of e.failures) notes.add(`round ${i + 1}: ${f}`);
@@ -105,6 +107,13 @@ export function summarise(runs: Run[]): Row[] {
       opened: streams.length ? Math.min(...streams.map((s) => s.opened)) : NaN,
       streams: streams[0]?.streams ?? NaN,
       rounds: rs.length,
+      byRound: {
+        smallRps: each((e) => e.small?.rps),
+        largeMBps: each((e) => e.large?.mbps),
+        p99AddedMs: run.id === DIRECT ? [] : addedByRound('p99Ms'),
+        kibPerStream: each((e) => e.streams && e.streams.perStreamBytes / 1024),
+        afterGcMiB: each((e) => e.streams && (e.streams.afterGcRss - e.streams.idleRss) / MiB),
+      },
       notes: [...notes],
     };
   });
