@@ -61,6 +61,33 @@ describe.each(MODES)('backpressure (%s mode)', (mode) => {
     expect(body.length).toBe(TOTAL);
   });
 
+  it('writes no empty chunk to the client when the upstream resumes after backpressure', async () => {
+    // undici's parser hands over an empty chunk on each resume; relayed, each one was a
+    // write to the client (through ServerResponse, a write(2) of 0 bytes).
+    let writes = 0;
+    let empty = 0;
+    proxy = await gateway((ctx) => {
+      const writer = (mode === 'response' ? ctx.res : ctx.req.socket) as unknown as { write: (chunk: unknown, ...rest: unknown[]) => boolean };
+      const write = writer.write.bind(writer);
+      writer.write = (chunk, ...rest) => {
+        writes += 1;
+        if ((chunk as { length?: number } | null)?.length === 0) empty += 1;
+        return write(chunk, ...rest);
+      };
+      return ctx.proxyFetch(`${origin.url}/big`, { mode });
+    });
+    const { res } = await openResponse(proxy.url);
+    res.pause();
+    await until(() => state.blocked, 'upstream blocked by backpressure');
+    res.resume();
+    const { body, complete } = await readBody(res);
+    expect(complete).toBe(true);
+    expect(body.length).toBe(TOTAL);
+    // The body went through the wrapped writer, in many writes, none of them empty.
+    expect(writes).toBeGreaterThan(100);
+    expect(empty).toBe(0);
+  });
+
   it('cuts both sides when the client makes no progress for bodyTimeout', async () => {
     const recorded = recordingRoute(`${origin.url}/big`, { mode, bodyTimeout: 200 });
     proxy = await gateway(recorded.route);

@@ -315,6 +315,10 @@ export class Transfer implements Waiter, AttemptOwner, FileOwner, BodyOwner, Pro
 
   upstreamData(chunk: Buffer): boolean {
     if (this.stage !== 'body') return false;
+    // undici's parser hands over an empty chunk each time it resumes after a pause (llhttp
+    // closes the body span it was in): written, it costs a write to the client and, through
+    // ServerResponse, a write(2) of 0 bytes, once per chunk when the client sets the pace.
+    if (chunk.length === 0) return true;
     this.idleTimer?.refresh();
     if (this.pendingHead) this.writeHead();
     if (this.throttle) {
