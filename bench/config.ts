@@ -35,7 +35,8 @@ export interface Settings {
   deadlineSeconds: number;
 }
 
-function int(name: string, fallback: number): number {
+/** An integer ≥ 1 from the environment, or `fallback` when unset; anything else is refused with its name. */
+export function int(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw == null || raw === '') return fallback;
   const value = Number(raw);
@@ -61,6 +62,7 @@ export function readSettings(fallbackLoad: boolean): Settings {
       count: int('BENCH_STREAMS', quick ? 1000 : 5000),
       // Wider than 256 opens the streams in ~2/3 of the time: the kernel's TCP memory
       // (tcp_mem) fills with fewer bytes relayed first, which keeps the run under 10 minutes.
+      // More streams are mid-read when they stall: every Node contender's KiB per stream is 6–8 higher.
       openWindow: 1024,
       openTimeoutMs: 30_000,
       settleMs: 400,

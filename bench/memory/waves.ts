@@ -12,7 +12,7 @@
  *   serves buffers of 32 KiB and more from mmap and gives them back when freed.
  */
 import os from 'node:os';
-import { readSettings } from '../config';
+import { int, readSettings } from '../config';
 import { CONTENDERS } from '../contenders/list';
 import { startContender } from '../contenders/start';
 import { buildChildren } from '../lib/build';
@@ -21,29 +21,21 @@ import { usage } from '../lib/proc-stats';
 import { findNginx } from '../nginx/start';
 import { ensureBodies } from '../origin/files';
 import { startOrigin } from '../origin/start';
-import { streamWave } from '../scenarios/slow-streams';
+import { streamWave, warm } from '../scenarios/slow-streams';
 
 const MiB = 1024 * 1024;
 
-function positive(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw == null || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be an integer >= 1, got ${JSON.stringify(raw)}`);
-  return value;
-}
-
 async function main(): Promise<void> {
-  const waves = positive('WAVES', 3);
+  const waves = int('WAVES', 3);
   const id = process.env.CONTENDER || 'handoff-response';
-  const malloc = process.env.MALLOC ? String(positive('MALLOC', 32768)) : null;
+  const malloc = process.env.MALLOC ? String(int('MALLOC', 32768)) : null;
   const found = CONTENDERS.find((c) => c.id === id);
   if (!found) throw new Error(`CONTENDER: no contender ${JSON.stringify(id)}; one of ${CONTENDERS.map((c) => c.id).join(', ')}`);
   if (found.nginx && malloc) throw new Error('MALLOC applies to Node contenders only');
   const spec = malloc ? { ...found, env: { ...found.env, MALLOC_MMAP_THRESHOLD_: malloc } } : found;
 
   const settings = readSettings(false);
-  settings.streams.count = positive('STREAMS', 1000);
+  settings.streams.count = int('STREAMS', 1000);
   openFilesFor(settings.streams.count);
   checkOpenFiles();
   const nginx = settings.noNginx ? null : findNginx();
@@ -56,7 +48,8 @@ async function main(): Promise<void> {
   const client = startNode('slow-stream client', 'load/slow-streams.ts');
   try {
     await firstMessage(client);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await warm(target.url);
+    await new Promise((resolve) => setTimeout(resolve, 200));
     const idle = usage(target.child.pid).rss;
     console.log(
       `${spec.label}${malloc ? ` with MALLOC_MMAP_THRESHOLD_=${malloc}` : ''}, origin ${origin.kind}, ` +

@@ -21,7 +21,7 @@ export interface StreamsResult extends Wave {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A few requests so that the idle RSS includes the code every request path loads. */
-async function warm(url: string): Promise<void> {
+export async function warm(url: string): Promise<void> {
   for (let i = 0; i < 20; i++) {
     await new Promise<void>((resolve, reject) => {
       http.get(url + SMALL_PATH, { agent: false }, (res) => res.resume().on('end', resolve)).on('error', reject);
