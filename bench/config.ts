@@ -21,9 +21,12 @@ export interface Settings {
   /**
    * added latency: a fixed request rate over a few keep-alive connections. The rate
    * defaults to 1,000/s with wrk and 250/s with the fallbacks, where a Node origin and
-   * a JavaScript load generator leave the proxy much less CPU.
+   * a JavaScript load generator leave the proxy much less CPU. `warmupSeconds` of the
+   * small-body load (discarded) come right before each measurement: the large-body runs
+   * before it deoptimize Node's own stream code in every Node contender, and at 1,000 req/s
+   * V8 takes longer than the measurement to optimize it again (bench/README.md).
    */
-  latency: { rate: number; connections: number; seconds: number };
+  latency: { rate: number; connections: number; warmupSeconds: number; seconds: number };
   /** RSS per concurrent slow stream */
   streams: { count: number; openWindow: number; openTimeoutMs: number; settleMs: number; afterMs: number };
   /** stop looking for nginx even when installed (BENCH_NO_WRK is read before the settings: it sets defaults) */
@@ -57,7 +60,7 @@ export function readSettings(fallbackLoad: boolean): Settings {
     rounds: int('BENCH_ROUNDS', quick ? 1 : 3),
     small: { connections: 50, warmupSeconds: 1, seconds: quick ? 1 : 2 },
     large: { connections: 4, seconds: 2 },
-    latency: { rate: int('BENCH_RATE', fallbackLoad ? 250 : 1000), connections: 10, seconds: quick ? 1 : 3 },
+    latency: { rate: int('BENCH_RATE', fallbackLoad ? 250 : 1000), connections: 10, warmupSeconds: 1, seconds: quick ? 1 : 3 },
     streams: {
       count: int('BENCH_STREAMS', quick ? 1000 : 5000),
       // Wider than 256 opens the streams in ~2/3 of the time: the kernel's TCP memory

@@ -18,12 +18,13 @@ import { autocannonGenerator } from './load/autocannon';
 import type { LoadGenerator } from './load/types';
 import { wrkGenerator } from './load/wrk';
 import { findExecutable, findNginx, nginxVersion } from './nginx/start';
-import { ensureBodies, SMALL_PATH } from './origin/files';
+import { ensureBodies } from './origin/files';
 import { startOrigin, type Origin } from './origin/start';
 import { renderMarkdown } from './report/markdown';
 import { summarise, type Measurements, type Run } from './report/summary';
 import { renderSvg } from './report/svg';
 import { cacheHits } from './scenarios/cache-hit';
+import { latency } from './scenarios/latency';
 import { largeBody, smallBody } from './scenarios/throughput';
 import { slowStreams } from './scenarios/slow-streams';
 
@@ -94,10 +95,7 @@ async function runRound(bench: Bench, round: number, contenders: ContenderSpec[]
     for (const t of among('large')) await attempt(t.id, 'large', async () => ({ large: await largeBody(load, t.url, t.pid, settings) }));
   }
   if (wanted(settings, 'latency')) {
-    const { rate, connections, seconds } = settings.latency;
-    for (const t of among('latency')) {
-      await attempt(t.id, 'latency', async () => ({ latency: await load.latency(t.url + SMALL_PATH, rate, connections, seconds) }));
-    }
+    for (const t of among('latency')) await attempt(t.id, 'latency', async () => ({ latency: await latency(load, t.url, settings) }));
   }
   if (wanted(settings, 'cache')) {
     // The warm-up of the first round stores the response in the caching contenders.
@@ -115,7 +113,7 @@ async function runRound(bench: Bench, round: number, contenders: ContenderSpec[]
 const WEIGHTS: Record<Scenario, (s: Settings) => number> = {
   small: (s) => s.small.seconds + 0.5,
   large: (s) => s.large.seconds + 0.5,
-  latency: (s) => s.latency.seconds + 0.5,
+  latency: (s) => s.latency.warmupSeconds + s.latency.seconds + 1,
   streams: (s) => 3 + s.streams.count / 750,
   cache: (s) => s.small.seconds + 0.5,
 };
@@ -157,7 +155,7 @@ async function main(): Promise<void> {
   console.log(
     `${settings.rounds} round(s); small ${settings.small.connections} conns ${settings.small.seconds} s, ` +
       `large ${settings.large.connections} conns ${settings.large.seconds} s, latency ${settings.latency.rate} req/s ` +
-      `${settings.latency.seconds} s, ${settings.streams.count} slow streams; open files per child: ${nofile}`,
+      `${settings.latency.seconds} s (after ${settings.latency.warmupSeconds} s of small), ${settings.streams.count} slow streams; open files per child: ${nofile}`,
   );
 
   const busy = await busyShare(1000);

@@ -46,7 +46,7 @@ export function renderMarkdown(rows: Row[], ctx: ReportContext): string {
   out(`- ${s.rounds} round(s), interleaved (each round runs every scenario for every contender, order rotated per round); medians; run took ${clock(ctx.seconds)}. One process per contender serves the throughput and latency runs of all rounds; each slow-stream run gets a fresh one`);
   out(
     `- small: ${s.small.connections} keep-alive connections, ${s.small.seconds} s (after ${s.small.warmupSeconds} s of warm-up in round 1) · large: ${s.large.connections} connections, ${s.large.seconds} s · ` +
-      `latency: ${s.latency.rate} req/s over ${s.latency.connections} connections, ${s.latency.seconds} s · streams: ${streams.toLocaleString('en-US')} at once`,
+      `latency: ${s.latency.rate} req/s over ${s.latency.connections} connections, ${s.latency.seconds} s (each after ${s.latency.warmupSeconds} s of the small-body load) · streams: ${streams.toLocaleString('en-US')} at once`,
   );
   out();
   out('## Figures');
