@@ -8,7 +8,10 @@
  *   gc:  a GC trace of each contender at the latency scenario's fixed rate (1,000 req/s of
  *        1 KiB over 10 connections, 4 s) and at full load (50 connections) — how many
  *        young-generation collections run, how long they stop the process, and how much they
- *        promote; the p99 tail follows them.
+ *        promote;
+ *   recovery: V8's optimizing compiler during a latency run that follows large bodies, with and
+ *        without 1 s of the small-body load in between (the bench's warm-up before each latency
+ *        run) — why that warm-up is there.
  * Needs wrk (apt-get install wrk); uses nginx as the origin when it is installed, like the
  * benchmark. Writes bench/profiles.md. `pnpm --filter handoff-bench profile`.
  */
@@ -157,6 +160,29 @@ async function gc(binary: string, id: string, originUrl: string, connections: nu
   );
 }
 
+/**
+ * The latency run (1,000 req/s, 3 s) of a contender warmed on small bodies and then given 2 s of
+ * large bodies, as in a bench round; with `warm`, 1 s of the small-body load comes in between.
+ * --trace-opt counts the functions V8 optimizes during the measurement, and the time its
+ * compiler spends on them (on a helper thread, sharing the two cores with everything else).
+ */
+async function recovery(binary: string, id: string, originUrl: string, warm: boolean): Promise<string[]> {
+  const c = await contender(id, originUrl, ['--trace-opt']);
+  await wrk(binary, c.url + SMALL_PATH, 50, 2);
+  await wrk(binary, c.url + LARGE_PATH, 4, 2);
+  if (warm) await wrk(binary, c.url + SMALL_PATH, 50, 1);
+  const from = c.stdout().length;
+  const r = await wrk(binary, c.url + SMALL_PATH, 10, 3, 10);
+  const trace = c.stdout().slice(from);
+  await stop(c.child);
+  const optimized = trace.split('\n').filter((l) => l.startsWith('[completed optimizing ')).length;
+  // "[completed compiling … - took 0.014, 5.949, 0.069 ms]": prepare, execute (off the main thread), finalize
+  const compileMs = [...trace.matchAll(/^\[completed compiling .* - took ([\d.]+), ([\d.]+), ([\d.]+) ms\]/gm)]
+    .map((m) => Number(m[1]) + Number(m[2]) + Number(m[3]))
+    .reduce((a, b) => a + b, 0);
+  return [(r.p99_us / 1000).toFixed(2), String(optimized), compileMs.toFixed(0)];
+}
+
 const GC_HEADER = [
   '| contender | requests | p50 ms | p99 ms | scavenges | mean pause ms | max pause ms | promoted KiB per scavenge | mark-compacts |',
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -193,6 +219,13 @@ async function main(): Promise<void> {
     gcRows.push(await gc(binary, id, origin.url, 10, 10));
     loadRows.push(await gc(binary, id, origin.url, 50, 0));
   }
+  const recoveryRows: string[] = [];
+  for (const id of PROFILED) {
+    console.log(`recovery ${id}`);
+    const cold = await recovery(binary, id, origin.url, false);
+    const warm = await recovery(binary, id, origin.url, true);
+    recoveryRows.push(`| ${id} | ${cold.join(' | ')} | ${warm.join(' | ')} |`);
+  }
   await stop(origin.child);
   const report = [
     '# Profiles (bench/profile.ts)',
@@ -222,6 +255,16 @@ async function main(): Promise<void> {
     '',
     GC_HEADER,
     ...loadRows,
+    '',
+    '## Latency right after large bodies: V8 optimizing again',
+    '',
+    'A fresh process, 2 s of 1 KiB bodies at full load, 2 s of 64 MiB bodies (4 connections), then 3 s at 1,000 req/s',
+    '(10 connections; wrk\'s p99, not net of the origin\'s); on the right, with 1 s of the full 1 KiB load before the',
+    '3 s, as the bench does. `--trace-opt`: functions TurboFan optimized during the 3 s, and its compile time for them.',
+    '',
+    '| contender | p99 ms | functions optimized | compile ms | p99 ms, after 1 s of 1 KiB load | functions optimized | compile ms |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...recoveryRows,
     '',
   ].join('\n');
   fs.writeFileSync(path.join(BENCH_DIR, 'profiles.md'), report);
