@@ -9,6 +9,9 @@
  *        1 KiB over 10 connections, 4 s) and at full load (50 connections) — how many
  *        young-generation collections run, how long they stop the process, and how much they
  *        promote;
+ *   large after small: 64 MiB bodies through a fresh process, with and without 3 s of the
+ *        small-body load first (as in a bench round), twice each, with the mark-compacts V8
+ *        runs meanwhile — why the large-body figures swing from round to round;
  *   recovery: V8's optimizing compiler during a latency run that follows large bodies, with and
  *        without 1 s of the small-body load in between (the bench's warm-up before each latency
  *        run) — why that warm-up is there.
@@ -23,6 +26,7 @@ import { BENCH_DIR, WORK_DIR } from './config';
 import { CONTENDERS } from './contenders/list';
 import { buildChildren, built, sourceRevision } from './lib/build';
 import { firstMessage, killAll, start, stop, type Child } from './lib/children';
+import { usage } from './lib/proc-stats';
 import { findExecutable, findNginx } from './nginx/start';
 import { ensureBodies, LARGE_PATH, SMALL_PATH } from './origin/files';
 import { startOrigin } from './origin/start';
@@ -161,6 +165,22 @@ async function gc(binary: string, id: string, originUrl: string, connections: nu
 }
 
 /**
+ * 3 s of 64 MiB bodies (4 connections) through a fresh process, after 3 s of the small-body
+ * load at full rate when `smallFirst`: MB/s, CPU seconds per GiB and V8's mark-compacts.
+ */
+async function largeAfterSmall(binary: string, id: string, originUrl: string, smallFirst: boolean): Promise<string> {
+  const c = await contender(id, originUrl, ['--trace-gc']);
+  if (smallFirst) await wrk(binary, c.url + SMALL_PATH, 50, 3);
+  const from = c.stdout().length;
+  const before = usage(c.child.pid).cpu;
+  const r = await wrk(binary, c.url + LARGE_PATH, 4, 3);
+  const cpu = usage(c.child.pid).cpu - before;
+  const marks = c.stdout().slice(from).split('\n').filter((l) => l.includes(' Mark-Compact ')).length;
+  await stop(c.child);
+  return `${Math.round(r.bytes / 1e6 / (r.duration_us / 1e6))} MB/s, ${(cpu / (r.bytes / 1024 ** 3)).toFixed(2)} s/GiB, ${marks}`;
+}
+
+/**
  * The latency run (1,000 req/s, 3 s) of a contender warmed on small bodies and then given 2 s of
  * large bodies, as in a bench round; with `warm`, 1 s of the small-body load comes in between.
  * --trace-opt counts the functions V8 optimizes during the measurement, and the time its
@@ -219,6 +239,15 @@ async function main(): Promise<void> {
     gcRows.push(await gc(binary, id, origin.url, 10, 10));
     loadRows.push(await gc(binary, id, origin.url, 50, 0));
   }
+  const largeRows: string[] = [];
+  for (const id of PROFILED) {
+    console.log(`large after small ${id}`);
+    const cells: string[] = [];
+    for (const smallFirst of [false, true]) {
+      cells.push([await largeAfterSmall(binary, id, origin.url, smallFirst), await largeAfterSmall(binary, id, origin.url, smallFirst)].join(' · '));
+    }
+    largeRows.push(`| ${id} | ${cells.join(' | ')} |`);
+  }
   const recoveryRows: string[] = [];
   for (const id of PROFILED) {
     console.log(`recovery ${id}`);
@@ -255,6 +284,16 @@ async function main(): Promise<void> {
     '',
     GC_HEADER,
     ...loadRows,
+    '',
+    '## Large bodies after small ones: V8 marking without pause',
+    '',
+    '3 s of 64 MiB bodies (4 connections) through a fresh process, twice, each cell "MB/s, CPU s/GiB, mark-compacts during',
+    'the 3 s"; on the right, each time after 3 s of 1 KiB bodies at full load, as a bench round runs them. A process that',
+    'falls into back-to-back mark-compacts (one every ~50 ms) spends more CPU per GiB and moves fewer bytes.',
+    '',
+    '| contender | fresh | after 3 s of 1 KiB bodies |',
+    '| --- | --- | --- |',
+    ...largeRows,
     '',
     '## Latency right after large bodies: V8 optimizing again',
     '',
