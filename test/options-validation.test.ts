@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { createProxy, ProxyError } from '@handoff/core';
 import { handoff } from '@handoff/koa';
+import { resolveProxyOptions } from '../packages/core/src/options/resolve';
 
 describe('options are validated where they enter, with messages that say what is allowed', () => {
   it.each([
@@ -24,9 +25,8 @@ describe('options are validated where they enter, with messages that say what is
   });
 
   it('keeps 0 as a value (timeouts disabled), not a fallback to the default', () => {
-    const proxy = createProxy({ queueTimeout: 0, bodyTimeout: 0, maxQueue: 0 });
-    expect(proxy.options).toMatchObject({ queueTimeout: 0, bodyTimeout: 0, maxQueue: 0, concurrency: 64 });
-    return proxy.close();
+    const resolved = resolveProxyOptions({ queueTimeout: 0, bodyTimeout: 0, maxQueue: 0 });
+    expect(resolved).toMatchObject({ queueTimeout: 0, bodyTimeout: 0, maxQueue: 0, concurrency: 64 });
   });
 
   it('rejects a bad close() timeout without starting to close', async () => {

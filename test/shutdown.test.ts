@@ -1,9 +1,8 @@
-import type { Agent } from 'undici';
 import type http from 'node:http';
 import type { ProxyMode } from '@handoff/koa';
 import { openResponse, readBody, request } from './helpers/client';
 import { recordingRoute } from './helpers/handles';
-import { gateway, until, upstream, type Gateway, type Running } from './helpers/servers';
+import { gateway, until, upstream, waitForConnections, type Gateway, type Running } from './helpers/servers';
 
 const MODES: ProxyMode[] = ['response', 'socket'];
 
@@ -50,7 +49,8 @@ describe.each(MODES)('close({ timeout }) (%s mode)', (mode) => {
     expect(await body).toEqual({ body: Buffer.from('start;end'), complete: true });
     await closing;
     expect((await recorded.handles[0]!.done).error).toBeUndefined();
-    expect((proxy.handoff.proxy.dispatcher as Agent).closed).toBe(true);
+    // The owned dispatcher is closed: the keep-alive connection the transfer left in its pool is gone.
+    await waitForConnections(origin, 0);
     expect(proxy.handoff.proxy.close()).toBe(proxy.handoff.proxy.close());
   });
 
@@ -65,7 +65,7 @@ describe.each(MODES)('close({ timeout }) (%s mode)', (mode) => {
     const outcome = await recorded.handles[0]!.done;
     expect(outcome.error!.code).toBe('HANDOFF_SHUTDOWN');
     expect(proxy.handoff.proxy.stats).toMatchObject({ inFlight: 0, queued: 0, closing: true });
-    expect((proxy.handoff.proxy.dispatcher as Agent).closed).toBe(true);
+    await waitForConnections(origin, 0);
   });
 
   it('answers 503 for a transfer still waiting for upstream headers at the deadline', async () => {

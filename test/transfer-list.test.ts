@@ -1,4 +1,4 @@
-import { TransferList } from '../packages/core/src/transfer-list';
+import { TransferList } from '../packages/core/src/transfer/list';
 
 interface Item {
   name: string;

@@ -109,3 +109,14 @@ export async function within<T>(ms: number, promise: Promise<T>, what: string): 
     clearTimeout(timer);
   }
 }
+
+/** Resolves once `running`'s server has exactly `count` open connections (bounded like `until`). */
+export async function waitForConnections(running: Running, count: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const open = await new Promise<number>((resolve, reject) => running.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+    if (open === count) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} open connections (${open} open)`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { createProxy, type Proxy, type ProxyHandle } from '@handoff/core';
+import { createProxy, type HandoffProxy, type ProxyHandle } from '@handoff/core';
 import { request } from '../helpers/client';
 import { recordingUpstream, type RecordingUpstream } from '../helpers/recording-upstream';
 import { listen, rawUpstream, type Running } from '../helpers/servers';
@@ -85,7 +85,7 @@ describe('bad offload instructions from a handler', () => {
 
 /** Values a Koa handler cannot even produce (Node refuses them), sent by a raw backend to the engine. */
 describe('bad offload instructions from a raw backend (proxy.fetch with offload)', () => {
-  let proxy: Proxy;
+  let proxy: HandoffProxy;
   let front: Running;
   let backend: Running;
   let target: RecordingUpstream;

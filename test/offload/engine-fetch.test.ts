@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { createProxy, type OffloadRules, type Proxy, type ProxyCallOptions, type ProxyHandle } from '@handoff/core';
+import { createProxy, type OffloadRules, type HandoffProxy, type ProxyCallOptions, type ProxyHandle } from '@handoff/core';
 import { request } from '../helpers/client';
 import { recordingUpstream, type RecordingUpstream } from '../helpers/recording-upstream';
 import { listen, until, type Running } from '../helpers/servers';
@@ -15,7 +15,7 @@ describe('proxy.fetch(..., { offload }): instructions in an upstream response', 
   let backend: RecordingUpstream;
   let target: RecordingUpstream;
   let front: Running;
-  let proxy: Proxy;
+  let proxy: HandoffProxy;
   let handles: ProxyHandle[];
   let dir: string;
   let answer: (url: string, res: http.ServerResponse) => void;

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { createProxy, type Proxy, type ProxyHandle } from '@handoff/core';
+import { createProxy, type HandoffProxy, type ProxyHandle } from '@handoff/core';
 import { rawRequest, request } from '../helpers/client';
 import { recordingUpstream, type RecordingUpstream } from '../helpers/recording-upstream';
 import { listen, type Running } from '../helpers/servers';
@@ -8,7 +8,7 @@ import { listen, type Running } from '../helpers/servers';
 describe('proxy.fetch(..., { path }): the request target sent as is', () => {
   let backend: RecordingUpstream;
   let front: Running;
-  let proxy: Proxy;
+  let proxy: HandoffProxy;
   let handles: ProxyHandle[];
 
   beforeEach(async () => {

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { createProxy, resolveOffloadRules, type OffloadKind, type OffloadRules, type Proxy, type ProxyOutcome } from '@handoff/core';
+import { createProxy, resolveOffloadRules, type OffloadKind, type OffloadRules, type HandoffProxy, type ProxyOutcome } from '@handoff/core';
 import type { SidecarConfig } from './config/keys';
 import { backendTarget, forwardedNames, hasBody } from './forward';
 import { createAdminServer } from './admin';
@@ -12,7 +12,7 @@ export interface Sidecar {
   readonly url: string;
   /** `http://host:port` of /metrics and /healthz, if enabled. */
   readonly metricsUrl: string | undefined;
-  readonly proxy: Proxy;
+  readonly proxy: HandoffProxy;
   /**
    * Stops accepting, lets in-flight transfers finish until shutdownTimeout, aborts
    * the rest and closes both listeners. Calling it again returns the same promise.

@@ -52,12 +52,15 @@ export class ProxyError extends Error {
    * marked; handoff never sends any error message to a client either way.
    */
   readonly expose: boolean;
+  /** For HANDOFF_INVALID_OPTIONS: the option at fault, dotted (`bodyTimeout`, `offload.accel`, `cache.maxSize`). */
+  readonly option: string | undefined;
 
-  constructor(code: ProxyErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ProxyErrorCode, message: string, options?: { cause?: unknown; option?: string }) {
+    super(message, options && 'cause' in options ? { cause: options.cause } : undefined);
     this.code = code;
     this.status = ERROR_STATUS[code];
     this.expose = code === 'HANDOFF_CLIENT_ABORTED';
+    this.option = options?.option;
   }
 
   /** True for errors from any installed copy of @handoff/core, as undici does for its errors. */
@@ -95,6 +98,12 @@ const UNREACHABLE = new Set([
   'ETIMEDOUT',
 ]);
 
+/**
+ * undici's SocketError messages for a response nothing asked for: a 101 to a request
+ * without Upgrade, or bytes with no request in flight. Not a reset, and never retried.
+ */
+export const UNSOLICITED: ReadonlySet<string> = new Set(['bad upgrade', 'bad response']);
+
 /** OpenSSL verification codes (CERT_HAS_EXPIRED, DEPTH_ZERO_SELF_SIGNED_CERT, …) and Node's TLS errors. */
 function isTlsError(code: string): boolean {
   return (
@@ -130,6 +139,9 @@ export function toProxyError(err: unknown, target: string, afterHeaders: boolean
       return new ProxyError('HANDOFF_INVALID_RESPONSE', `Upstream header block is too large: ${target}`, { cause: err });
     case 'UND_ERR_INVALID_ARG':
       return new ProxyError('HANDOFF_INVALID_OPTIONS', `Invalid upstream request (${reason}): ${target}`, { cause: err });
+  }
+  if (code === 'UND_ERR_SOCKET' && UNSOLICITED.has(reason)) {
+    return new ProxyError('HANDOFF_INVALID_RESPONSE', `Upstream sent a response the request did not ask for (${reason}): ${target}`, { cause: err });
   }
   // undici's HTTPParserError does not always carry an HPE_ code.
   if (code.startsWith('HPE_') || (err as Error | undefined)?.name === 'HTTPParserError') {

@@ -1,24 +1,35 @@
-export { Proxy, createProxy, type CloseOptions, type ProxyStats } from './proxy';
-export type { ProxyHandle } from './transfer';
-export type { CacheOptions, RedisStoreOptions } from './cache/options';
-export type { CacheStats } from './cache/http-cache';
-export type { CacheStatus } from './cache/trace';
+// The public surface of @handoff/core, chosen on purpose: everything else is internal.
+export { HandoffProxy, createProxy } from './proxy';
 export { ProxyError, isProxyError, ERROR_STATUS, type ProxyErrorCode } from './errors';
-export {
-  DEFAULTS,
-  type ErrorAnswer,
-  type OnComplete,
-  type OnError,
-  type OnHeaders,
-  type ProxyCallOptions,
-  type ProxyMode,
-  type ProxyOptions,
-  type ProxyOutcome,
-  type RequestBody,
-  type ResponseHead,
-  type TransferSettings,
-} from './options';
+export { DEFAULTS } from './options/defaults';
+export type {
+  CacheStats,
+  CloseOptions,
+  ErrorAnswer,
+  ForwardHeaders,
+  OnComplete,
+  OnError,
+  OnHeaders,
+  ProxyCallOptions,
+  ProxyHandle,
+  ProxyMode,
+  ProxyOptions,
+  ProxyOutcome,
+  ProxyStats,
+  RequestBody,
+  ResponseHead,
+  TransferSettings,
+} from './types';
+export type { CacheOptions, RedisStoreOptions } from './cache/options';
+export type { CacheStatus } from './cache/trace';
 export type { AllowOption } from './upstream/allow';
-export { DEFAULT_KEEP_HEADERS, resolveOffloadRules, type OffloadRules } from './offload/rules';
-export { hasOffloadInstruction, isOffloadHeader, type OffloadKind } from './offload/instruction';
+export { DEFAULT_KEEP_HEADERS, resolveOffloadRules, type OffloadKind, type OffloadRules } from './offload/rules';
+export { hasOffloadInstruction } from './offload/instruction';
 export type { OffloadBody, OffloadRequest, OffloadResponse } from './offload/start';
+// For adapters and the sidecar: the rules they would otherwise copy.
+export { isFieldValue, isOriginForm, isToken } from './http/syntax';
+export { isOffloadHeader } from './http/fields';
+export { stripInstructionHeaders } from './headers/request-headers';
+export { declaredTooLarge, hasRequestBody } from './upstream/request-body';
+export { refuse } from './transfer/answer';
+export { MAX_DELAY } from './options/values';

@@ -4,7 +4,7 @@ import {
   createProxy,
   type CloseOptions,
   type OnHeaders,
-  type Proxy,
+  type HandoffProxy,
   type ProxyCallOptions,
   type ProxyHandle,
   type ProxyOptions,
@@ -55,7 +55,7 @@ declare module 'koa' {
 
 /** The middleware, with the proxy behind it for stats and shutdown. */
 export interface HandoffMiddleware extends Middleware {
-  readonly proxy: Proxy;
+  readonly proxy: HandoffProxy;
   /** Stops admitting, drains in-flight transfers until the deadline, aborts the rest. */
   close(options?: CloseOptions): Promise<void>;
 }
@@ -80,7 +80,7 @@ export function handoff(options?: ProxyOptions): HandoffMiddleware {
 
 /** The proxy of the handoff() middleware that ran last for this request. */
 const PROXY = Symbol('handoff.proxy');
-type ProxiedContext = Context & { [PROXY]?: Proxy };
+type ProxiedContext = Context & { [PROXY]?: HandoffProxy };
 
 /**
  * `ctx.proxyFetch` is one method on the app's context prototype, installed on first
@@ -104,7 +104,7 @@ function contextProxyFetch(this: ProxiedContext, url: string | URL, optionsOrOnH
 }
 
 async function proxyFetch(
-  proxy: Proxy,
+  proxy: HandoffProxy,
   ctx: Context,
   url: string | URL,
   optionsOrOnHeaders?: ProxyCallOptions | OnHeaders,

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type Koa from 'koa';
 import type { Context, Middleware } from 'koa';
@@ -7,8 +7,9 @@ import {
   hasOffloadInstruction,
   isOffloadHeader,
   ProxyError,
-  type Proxy,
+  type HandoffProxy,
   resolveOffloadRules,
+  stripInstructionHeaders,
   type CloseOptions,
   type OffloadBody,
   type OffloadRequest,
@@ -29,18 +30,18 @@ declare module 'koa' {
 
 export interface OffloadOptions extends OffloadRules {
   /** The engine offloads run through: a Proxy (e.g. `handoff().proxy`, sharing its gate), or options for one of its own. */
-  proxy?: Proxy | ProxyOptions;
+  proxy?: HandoffProxy | ProxyOptions;
 }
 
 /** The middleware, with the proxy behind it. */
 export interface OffloadMiddleware extends Middleware {
-  readonly proxy: Proxy;
+  readonly proxy: HandoffProxy;
   /** Closes the proxy if this middleware created it; a shared one is closed by its owner. */
   close(options?: CloseOptions): Promise<void>;
 }
 
 interface Engine {
-  proxy: Proxy;
+  proxy: HandoffProxy;
   rules: OffloadRules;
 }
 
@@ -98,8 +99,8 @@ export function offload(options: OffloadOptions = {}): OffloadMiddleware {
 }
 
 /** A Proxy from any installed copy of @handoff/core (so not `instanceof`). */
-function isProxy(value: Proxy | ProxyOptions | undefined): value is Proxy {
-  return typeof (value as Proxy | undefined)?.offload === 'function' && typeof (value as Proxy).fetch === 'function';
+function isProxy(value: HandoffProxy | ProxyOptions | undefined): value is HandoffProxy {
+  return typeof (value as HandoffProxy | undefined)?.offload === 'function' && typeof (value as HandoffProxy).fetch === 'function';
 }
 
 /** Puts `ctx.offload` on the app's context prototype once, rather than a closure on every ctx. */
@@ -113,24 +114,6 @@ function offloadMethod(this: OffloadContext, request: OffloadRequest): void {
   if (!this[kEngine]) throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'ctx.offload() needs the offload() middleware in front of this handler');
   if (typeof request !== 'object' || request === null) throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'ctx.offload() needs { url, method?, headers?, body? }');
   this[kRequest] = request;
-}
-
-/** Client-sent instruction headers never reach a handler (nor anything it forwards them to). */
-function stripInstructionHeaders(req: IncomingMessage): void {
-  let found = false;
-  for (const name in req.headers) {
-    if (isOffloadHeader(name)) {
-      delete req.headers[name];
-      found = true;
-    }
-  }
-  if (!found) return;
-  const raw = req.rawHeaders;
-  const kept: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    if (!isOffloadHeader(raw[i]!.toLowerCase())) kept.push(raw[i]!, raw[i + 1]!);
-  }
-  req.rawHeaders = kept;
 }
 
 function removeInstructionHeaders(res: ServerResponse): void {

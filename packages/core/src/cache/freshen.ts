@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'undici/types/header';
-import { isHopByHop } from '../headers/hop-by-hop';
+import { isHopByHop } from '../http/fields';
 import type { CacheKey, CacheStore, GetResult } from './keys';
 import { OwnController } from './own-controller';
 

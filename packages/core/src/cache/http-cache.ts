@@ -1,4 +1,5 @@
 import { interceptors, type Dispatcher } from 'undici';
+import type { CacheStats } from '../types';
 import { Coalescer } from './coalesce';
 import { GuardedStore } from './guarded-store';
 import type { CacheStore } from './keys';
@@ -7,15 +8,6 @@ import type { ResolvedCacheOptions } from './options';
 import { RedisCacheStore } from './redis-store';
 import { traceUpstream, type CacheStatus } from './trace';
 
-/** Cache counters, part of `proxy.stats`. */
-export interface CacheStats {
-  hits: number;
-  misses: number;
-  revalidated: number;
-  stale: number;
-  /** Requests waiting for a concurrent request for the same URL (coalescing). */
-  waiting: number;
-}
 
 /**
  * The proxy's cache: undici's RFC 9111 cache interceptor (as a shared cache) over a

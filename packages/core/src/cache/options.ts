@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { ProxyError } from '../errors';
+import type { ProxyError } from '../errors';
+import { duration, integer, invalid } from '../options/values';
 import type { CacheStore } from './keys';
 
 /** A Redis (or Valkey) store shared by every proxy instance that uses the same server and prefix. */
@@ -56,16 +57,10 @@ export interface ResolvedCacheOptions {
   onError: (err: ProxyError) => void;
 }
 
-function invalid(message: string): ProxyError {
-  return new ProxyError('HANDOFF_INVALID_OPTIONS', message);
-}
-
-function integer(value: unknown, name: string, min: number, fallback: number): number {
-  if (value == null) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw invalid(`cache.${name} must be an integer >= ${min}, got ${String(value)}`);
-  }
-  return value;
+/** A store timeout of 0 would make every lookup a miss: at least 1 ms. */
+function positiveDuration(value: unknown, name: string, fallback: number): number {
+  integer(value, name, 1, fallback);
+  return duration(value, name, fallback);
 }
 
 function logError(err: ProxyError): void {
@@ -85,16 +80,18 @@ function isRedisClient(value: unknown): value is Redis {
 function store(value: unknown): ResolvedStore {
   if (value == null || value === 'memory') return { kind: 'memory' };
   if (typeof value !== 'object') {
-    throw invalid(`cache.store must be 'memory', { redis } or an undici cache store, got ${JSON.stringify(value)}`);
+    throw invalid('cache.store', `cache.store must be 'memory', { redis } or an undici cache store, got ${JSON.stringify(value)}`);
   }
   if (isCacheStore(value)) return { kind: 'custom', store: value };
   const { redis, keyPrefix } = value as RedisStoreOptions;
   if (typeof redis === 'string') {
-    if (!/^rediss?:\/\//.test(redis)) throw invalid(`cache.store.redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redis)}`);
+    if (!/^rediss?:\/\//.test(redis)) {
+      throw invalid('cache.store.redis', `cache.store.redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redis)}`);
+    }
   } else if (!isRedisClient(redis)) {
-    throw invalid('cache.store.redis must be a redis:// URL or an ioredis client');
+    throw invalid('cache.store.redis', 'cache.store.redis must be a redis:// URL or an ioredis client');
   }
-  if (keyPrefix != null && typeof keyPrefix !== 'string') throw invalid('cache.store.keyPrefix must be a string');
+  if (keyPrefix != null && typeof keyPrefix !== 'string') throw invalid('cache.store.keyPrefix', 'cache.store.keyPrefix must be a string');
   return { kind: 'redis', redis, keyPrefix: keyPrefix ?? CACHE_DEFAULTS.keyPrefix };
 }
 
@@ -102,22 +99,25 @@ function store(value: unknown): ResolvedStore {
 export function resolveCacheOptions(value: unknown): ResolvedCacheOptions | undefined {
   if (value == null || value === false) return undefined;
   if (value !== true && (typeof value !== 'object' || Array.isArray(value))) {
-    throw invalid(`cache must be true, false or an object of cache options, got ${String(value)}`);
+    throw invalid('cache', `cache must be true, false or an object of cache options, got ${String(value)}`);
   }
   const o = (value === true ? {} : value) as CacheOptions;
-  if (o.onError != null && typeof o.onError !== 'function') throw invalid('cache.onError must be a function');
+  if (o.onError != null && typeof o.onError !== 'function') throw invalid('cache.onError', 'cache.onError must be a function');
   const resolved = store(o.store);
   if (resolved.kind !== 'memory' && (o.maxSize != null || o.maxEntries != null)) {
-    throw invalid('cache.maxSize and cache.maxEntries bound the memory store only; bound Redis with its maxmemory setting');
+    throw invalid(
+      o.maxSize != null ? 'cache.maxSize' : 'cache.maxEntries',
+      'cache.maxSize and cache.maxEntries bound the memory store only; bound Redis with its maxmemory setting',
+    );
   }
   return {
     store: resolved,
-    maxSize: integer(o.maxSize, 'maxSize', 1, CACHE_DEFAULTS.maxSize),
-    maxEntries: integer(o.maxEntries, 'maxEntries', 1, CACHE_DEFAULTS.maxEntries),
-    maxEntrySize: integer(o.maxEntrySize, 'maxEntrySize', 0, CACHE_DEFAULTS.maxEntrySize),
-    maxTtl: integer(o.maxTtl, 'maxTtl', 1, CACHE_DEFAULTS.maxTtl),
-    lockTimeout: integer(o.lockTimeout, 'lockTimeout', 0, CACHE_DEFAULTS.lockTimeout),
-    timeout: integer(o.timeout, 'timeout', 1, CACHE_DEFAULTS.timeout),
+    maxSize: integer(o.maxSize, 'cache.maxSize', 1, CACHE_DEFAULTS.maxSize),
+    maxEntries: integer(o.maxEntries, 'cache.maxEntries', 1, CACHE_DEFAULTS.maxEntries),
+    maxEntrySize: integer(o.maxEntrySize, 'cache.maxEntrySize', 0, CACHE_DEFAULTS.maxEntrySize),
+    maxTtl: integer(o.maxTtl, 'cache.maxTtl', 1, CACHE_DEFAULTS.maxTtl),
+    lockTimeout: duration(o.lockTimeout, 'cache.lockTimeout', CACHE_DEFAULTS.lockTimeout),
+    timeout: positiveDuration(o.timeout, 'cache.timeout', CACHE_DEFAULTS.timeout),
     onError: o.onError ?? logError,
   };
 }

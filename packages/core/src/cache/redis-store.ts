@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { invalid } from '../options/values';
 import { bodyWriter } from './body-writer';
 import {
   primaryKey,
@@ -72,7 +74,7 @@ export class RedisCacheStore implements CacheStore {
     this.#owned = typeof settings.redis === 'string';
     this.client =
       typeof settings.redis === 'string'
-        ? new Redis(settings.redis, {
+        ? connect(settings.redis, {
             // Never queue commands while disconnected, nor retry them after a reconnect:
             // a request must not wait on Redis coming back. It is proxied uncached instead.
             enableOfflineQueue: false,
@@ -160,6 +162,25 @@ export class RedisCacheStore implements CacheStore {
   #entryKey(index: string, field: string): string {
     return `${index}:${field}`;
   }
+}
+
+/**
+ * ioredis is an optional peer dependency: loaded only when a store is given a redis://
+ * URL, so users of the memory store never load (or install) it.
+ */
+function connect(url: string, options: RedisOptions): Redis {
+  let module: { Redis?: new (url: string, options: RedisOptions) => Redis };
+  try {
+    module = createRequire(__filename)('ioredis') as typeof module;
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw cause;
+    throw invalid(
+      'cache.store.redis',
+      "cache.store.redis needs the ioredis package, an optional peer dependency of @handoff/core: npm install ioredis",
+      cause,
+    );
+  }
+  return new module.Redis!(url, options);
 }
 
 /** A caller's client may have no command timeout; a write must still end, or its stream never finishes. */

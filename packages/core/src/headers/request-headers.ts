@@ -1,16 +1,11 @@
 import type { IncomingMessage } from 'node:http';
-import type { ResolvedCall, ResolvedProxyOptions } from '../options';
-import { isOffloadHeader } from '../offload/instruction';
-import { addConnectionTokens, isHopByHop } from './hop-by-hop';
-
-/** Forwarded from the client by default: content negotiation plus conditional and range requests. */
-const NEGOTIATION = new Set(['accept', 'accept-encoding', 'accept-language', 'range']);
-/** Describe the body; forwarded only when the client's body is, dropped when a redirect drops the body. */
-export const BODY_FIELDS: ReadonlySet<string> = new Set(['content-type', 'content-encoding', 'content-language', 'content-length']);
-/** Set by the proxy itself (or not at all); a client's copy is never trusted as is. */
-const PROXY_FIELDS = new Set(['host', 'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip']);
+import { BODY_FIELDS, PROXY_FIELDS, addConnectionTokens, isHopByHop, isNegotiation, isOffloadHeader } from '../http/fields';
+import { FORWARD_ALL, type ResolvedCall, type ResolvedProxyOptions } from '../options/resolve';
 
 type Headers = Record<string, string | string[]>;
+
+/** The proxy answers `Expect: 100-continue` itself (RELIABILITY B14); undici refuses to send it. */
+const NEVER_FORWARDED = 'expect';
 
 function connectionTokens(req: IncomingMessage): Set<string> | undefined {
   const value = req.headers.connection;
@@ -29,6 +24,11 @@ function isEncrypted(req: IncomingMessage): boolean {
   return Boolean((req.socket as { encrypted?: boolean } | undefined)?.encrypted);
 }
 
+/** Whether a client field may go upstream at all: not hop-by-hop, not the proxy's own, not an HTTP/2 pseudo-header. */
+function relayable(name: string, drop: Set<string> | undefined): boolean {
+  return !isHopByHop(name) && !PROXY_FIELDS.has(name) && drop?.has(name) !== true && name !== NEVER_FORWARDED && name.charCodeAt(0) !== 58;
+}
+
 /**
  * The upstream request's headers: the allowed client fields, then X-Forwarded-*,
  * then the call's own headers, which win. Hop-by-hop fields are dropped first,
@@ -40,21 +40,16 @@ export function buildRequestHeaders(req: IncomingMessage, call: ResolvedCall, pr
   const drop = connectionTokens(req);
   const forwardBody = call.body === 'request';
   const offload = call.offload !== undefined;
+  const forward = call.forwardHeaders;
   const incoming = req.headers;
 
   for (const name in incoming) {
     const value = incoming[name];
-    if (value === undefined || isHopByHop(name) || PROXY_FIELDS.has(name) || drop?.has(name)) continue;
+    if (value === undefined || !relayable(name, drop)) continue;
     if (offload && isOffloadHeader(name)) continue;
-    if (
-      NEGOTIATION.has(name) ||
-      name.startsWith('if-') ||
-      call.forwardHeaders.has(name) ||
-      (forwardBody && BODY_FIELDS.has(name))
-    ) {
-      // HTTP/2 pseudo-headers (':path') are never tokens worth forwarding.
-      if (name.charCodeAt(0) !== 58) out[name] = value;
-    }
+    // Body fields follow the body; `forwardHeaders: 'all'` never sends them without it.
+    const wanted = BODY_FIELDS.has(name) ? forwardBody || (forward !== FORWARD_ALL && forward(name)) : isNegotiation(name) || forward(name);
+    if (wanted) out[name] = value;
   }
   if (forwardBody && incoming['transfer-encoding'] !== undefined) {
     // The client's framing is its own: undici re-frames the streamed body (chunked).
@@ -74,27 +69,15 @@ export function buildRequestHeaders(req: IncomingMessage, call: ResolvedCall, pr
  * own upstream (cookies, credentials) stays with that upstream.
  */
 export function buildTargetHeaders(req: IncomingMessage, proxy: ResolvedProxyOptions, extra: Headers): Headers {
-  const out = clientFields(req, isNegotiation);
-  addForwarded(out, req, proxy);
-  for (const name in extra) out[name] = extra[name]!;
-  return out;
-}
-
-function isNegotiation(name: string): boolean {
-  return NEGOTIATION.has(name) || name.startsWith('if-');
-}
-
-/** The client's fields `wanted` names, minus hop-by-hop and proxy fields. */
-function clientFields(req: IncomingMessage, wanted: (name: string) => boolean): Headers {
   const out: Headers = {};
   const drop = connectionTokens(req);
   const incoming = req.headers;
   for (const name in incoming) {
     const value = incoming[name];
-    if (value === undefined || isHopByHop(name) || PROXY_FIELDS.has(name) || drop?.has(name)) continue;
-    // HTTP/2 pseudo-headers (':path') are never tokens worth forwarding.
-    if (wanted(name) && name.charCodeAt(0) !== 58) out[name] = value;
+    if (value !== undefined && isNegotiation(name) && relayable(name, drop)) out[name] = value;
   }
+  addForwarded(out, req, proxy);
+  for (const name in extra) out[name] = extra[name]!;
   return out;
 }
 
@@ -110,4 +93,26 @@ function addForwarded(out: Headers, req: IncomingMessage, proxy: ResolvedProxyOp
   const forwardedHost = proxy.xForwarded === 'append' ? incoming['x-forwarded-host'] : undefined;
   const hostValue = forwardedHost ?? host;
   if (hostValue) out['x-forwarded-host'] = hostValue;
+}
+
+/**
+ * Removes the instruction headers a client sent (`Offload-*`, `X-Accel-*`, `X-Sendfile*`)
+ * from a request, parsed and raw, so no handler (nor anything it forwards them to)
+ * mistakes them for the proxy's own (RELIABILITY D22).
+ */
+export function stripInstructionHeaders(req: IncomingMessage): void {
+  let found = false;
+  for (const name in req.headers) {
+    if (isOffloadHeader(name)) {
+      delete req.headers[name];
+      found = true;
+    }
+  }
+  if (!found) return;
+  const raw = req.rawHeaders;
+  const kept: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    if (!isOffloadHeader(raw[i]!.toLowerCase())) kept.push(raw[i]!, raw[i + 1]!);
+  }
+  req.rawHeaders = kept;
 }

@@ -1,6 +1,9 @@
-import { addConnectionTokens, isHopByHop } from './hop-by-hop';
+import { addConnectionTokens, isHopByHop } from '../http/fields';
 
 type Headers = Record<string, string | string[]>;
+
+/** Response fields as undici's handler API delivers them: lower-case names, latin1 values, repeats as arrays. */
+export type ParsedHeaders = Record<string, string | string[] | undefined>;
 
 export interface UpstreamHead {
   headers: Headers;
@@ -13,58 +16,47 @@ export interface UpstreamHead {
 const DIGITS = /^\d+$/;
 
 /**
- * Turns undici's raw header pairs into lower-case fields for the client,
- * with hop-by-hop fields and every token named in Connection removed
- * (RFC 9110 §7.6.1) before any user hook sees them. Values are decoded
- * as latin1 so obs-text bytes survive the round trip unchanged.
+ * The fields of an upstream head as the client may get them: hop-by-hop fields and
+ * every token named in Connection removed (RFC 9110 §7.6.1) before any user hook sees
+ * them, and the framing checked: one Content-Length value of digits only, and no
+ * transfer coding but a single `chunked` (anything else would reach the client
+ * undecoded and unlabelled, RFC 9112 §6.1). Both framings at once is a smuggling
+ * shape (RFC 9112 §6.3): the length is never relayed then.
  */
-export function parseUpstreamHead(raw: Buffer[]): UpstreamHead {
+export function parseUpstreamHead(parsed: ParsedHeaders): UpstreamHead {
   let drop: Set<string> | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const key = raw[i]!;
-    if (key.length === 10 && key.toString('latin1').toLowerCase() === 'connection') {
-      drop ??= new Set();
-      addConnectionTokens(raw[i + 1]!.toString('latin1'), drop);
-    }
+  const connection = parsed.connection;
+  if (connection !== undefined) {
+    drop = new Set();
+    for (const value of typeof connection === 'string' ? [connection] : connection) addConnectionTokens(value, drop);
   }
 
   const headers: Headers = {};
   let length: string | null = null;
-  let codings: string | null = null;
   let problem: string | null = null;
-
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1').toLowerCase();
-    const value = raw[i + 1]!.toString('latin1');
-    if (name === 'transfer-encoding') codings = codings === null ? value : `${codings},${value}`;
-    if (isHopByHop(name) || drop?.has(name)) continue;
+  for (const name in parsed) {
+    const value = parsed[name];
+    if (value === undefined || isHopByHop(name) || drop?.has(name)) continue;
     if (name === 'content-length') {
-      if (!DIGITS.test(value) || (length !== null && length !== value)) {
-        problem = `invalid content-length ${JSON.stringify(value)}`;
+      const values = typeof value === 'string' ? [value] : value;
+      for (const v of values) {
+        if (!DIGITS.test(v) || (length !== null && length !== v)) problem ??= `invalid content-length ${JSON.stringify(v)}`;
+        length = v;
       }
-      length = value;
-      headers[name] = value;
+      headers[name] = length!;
       continue;
     }
-    const prior = headers[name];
-    if (prior === undefined) headers[name] = value;
-    else if (Array.isArray(prior)) prior.push(value);
-    else headers[name] = [prior, value];
+    headers[name] = value;
   }
 
-  if (codings !== null && !isPlainChunked(codings)) {
-    // Any other coding would reach the client undecoded and unlabelled (RFC 9112 §6.1).
-    problem ??= `unsupported transfer-encoding ${JSON.stringify(codings)}`;
-  }
-  if (codings !== null && length !== null) {
-    // Both framings at once is a smuggling shape (RFC 9112 §6.3): never relay the length.
-    delete headers['content-length'];
-    length = null;
+  const codings = parsed['transfer-encoding'];
+  if (codings !== undefined) {
+    const joined = typeof codings === 'string' ? codings : codings.join(',');
+    if (joined.trim().toLowerCase() !== 'chunked') problem ??= `unsupported transfer-encoding ${JSON.stringify(joined)}`;
+    if (length !== null) {
+      delete headers['content-length'];
+      length = null;
+    }
   }
   return { headers, contentLength: length === null || problem ? null : Number(length), problem };
-}
-
-/** `chunked` alone, as the only transfer coding, once. */
-function isPlainChunked(codings: string): boolean {
-  return codings.trim().toLowerCase() === 'chunked';
 }

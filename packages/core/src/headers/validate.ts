@@ -1,6 +1,6 @@
-import { isFieldValue, isToken } from '../options';
-import { isHopByHop } from './hop-by-hop';
-import type { ResponseHead } from '../options';
+import { isHopByHop } from '../http/fields';
+import { isFieldValue, isToken } from '../http/syntax';
+import type { ResponseHead } from '../types';
 
 /**
  * Checks a response head before anything is written: a final status, token

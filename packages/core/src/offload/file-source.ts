@@ -7,45 +7,43 @@ import { Writable } from 'node:stream';
 // content type, ETag/Last-Modified and root confinement, rather than our own copy of them.
 import send from 'send';
 import { ProxyError } from '../errors';
+import { isBodilessStatus } from '../http/fields';
+import type { ResponseSource, SourceListener } from '../relay/source';
 import type { SendfileRoot } from './rules';
-
-/** The transfer a file is served into: the same head/body/end path an upstream response takes. */
-export interface FileOwner {
-  /** False asks to wait until `resume()` (an async onHeaders); a failed or bodiless head aborts the source. */
-  fileHead(status: number, headers: Record<string, string | string[]>, length: number | null): boolean;
-  /** False asks to wait until `resume()` is called. */
-  fileData(chunk: Buffer): boolean;
-  fileComplete(): void;
-  fileFailed(err: ProxyError): void;
-}
 
 /** Statuses `send` reports as errors that are ordinary answers to a conditional or range request. */
 const ANSWERS = new Set([412, 416]);
 
 /**
- * An X-Sendfile instruction served through `send`. `send` writes into a small
- * ServerResponse-shaped Writable (status, headers, body with backpressure) rather
- * than the real response, so the head goes through the transfer's header policy,
+ * An X-Sendfile instruction served through `send`, as a response source. `send` writes
+ * into a small ServerResponse-shaped Writable (status, headers, body with backpressure)
+ * rather than the real response, so the head goes through the transfer's header policy,
  * hooks, throttle, idle timer and sink like any upstream response.
  */
-export class FileSource extends Writable {
+export class FileSource extends Writable implements ResponseSource {
   statusCode = 200;
   readonly headersSent = false;
   #headers = new Map<string, string | string[]>();
   #started = false;
   #stream: ReadStream | undefined;
+  #paused = false;
+  /** What `send` waits on while paused: the next step after a head or a chunk. */
   #pending: (() => void) | undefined;
   #done = false;
 
   constructor(
-    private readonly owner: FileOwner,
+    private readonly listener: SourceListener,
     private readonly req: IncomingMessage,
     private readonly file: string,
     private readonly root: SendfileRoot,
   ) {
     super();
-    // send pipes into us and listens to our errors; ours are reported through the owner.
+    // send pipes into us and listens to our errors; ours are reported through the listener.
     this.on('error', () => {});
+  }
+
+  describe(): string {
+    return `${this.req.method === 'HEAD' ? 'HEAD' : 'GET'} file://${this.file}`;
   }
 
   /** Resolves symlinks, checks the file stays inside its root, then hands it to `send`. */
@@ -56,14 +54,18 @@ export class FileSource extends Writable {
     );
   }
 
-  /** Continues after the owner's sink drained. */
+  pause(): void {
+    this.#paused = true;
+  }
+
   resume(): void {
+    this.#paused = false;
     const pending = this.#pending;
     this.#pending = undefined;
     pending?.();
   }
 
-  /** Stops reading and closes the file; nothing more reaches the owner. */
+  /** Stops reading and closes the file; nothing more reaches the listener. */
   abort(): void {
     this.#done = true;
     this.#pending = undefined;
@@ -110,14 +112,29 @@ export class FileSource extends Writable {
   #fail(err: ProxyError): void {
     if (this.#done) return;
     this.abort();
-    this.owner.fileFailed(err);
+    this.listener.onResponseError(this, err);
   }
 
-  /** Hands the head over, then goes on with `next` at once or once the owner resumes. */
+  /** Then goes on with `next` at once, or once the listener resumes. */
+  #then(next: () => void): void {
+    if (this.#done) return;
+    if (this.#paused) this.#pending = next;
+    else next();
+  }
+
+  /** Hands the head over, then goes on with `next`. */
   #head(status: number, headers: Record<string, string | string[]>, length: number | null, next: () => void): void {
     this.#started = true;
-    if (this.owner.fileHead(status, headers, length)) return next();
-    if (!this.#done) this.#pending = next;
+    const head = this.req.method === 'HEAD';
+    this.listener.onResponseStart(this, {
+      status,
+      headers,
+      length,
+      hasBody: !head && !isBodilessStatus(status),
+      headOnly: false,
+      rateLimit: undefined,
+    });
+    this.#then(next);
   }
 
   /** The head `send` has set on this stand-in response. */
@@ -129,14 +146,15 @@ export class FileSource extends Writable {
   }
 
   #data(chunk: Buffer, callback: () => void): void {
-    if (this.#done || this.owner.fileData(chunk)) return callback();
-    if (!this.#done) this.#pending = callback;
+    if (this.#done) return callback();
+    this.listener.onResponseData(this, chunk);
+    this.#then(callback);
   }
 
   #finish(callback?: () => void): void {
     if (!this.#done) {
       this.#done = true;
-      this.owner.fileComplete();
+      this.listener.onResponseEnd(this);
     }
     callback?.();
   }

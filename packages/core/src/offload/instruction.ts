@@ -1,10 +1,8 @@
 import path from 'node:path';
 import { ProxyError, describeTarget } from '../errors';
-import { isHopByHop } from '../headers/hop-by-hop';
-import { isFieldValue, isToken } from '../options';
+import { isHopByHop, isOffloadHeader } from '../http/fields';
+import { isFieldValue, isToken } from '../http/syntax';
 import { hasDotSegment, type ResolvedOffloadRules, type SendfileRoot } from './rules';
-
-export type OffloadKind = 'url' | 'accel' | 'sendfile';
 
 type Headers = Record<string, string | string[]>;
 
@@ -18,15 +16,6 @@ const METHODS = new Set(['GET', 'HEAD', 'POST']);
 /** Fields an `Offload-X-*` header may not set: the proxy frames the request and names the host itself. */
 const NOT_SETTABLE = new Set(['host', 'content-length', 'expect']);
 const MAX_QUOTED = 200;
-
-/**
- * Instruction headers, lower-case: offloader's `Offload-*`, nginx's `X-Accel-*`, and
- * `X-Sendfile*` (with Rack's `X-Sendfile-Type` request header, which tells an app
- * what the proxy honours). Never relayed to a client, never accepted from one.
- */
-export function isOffloadHeader(name: string): boolean {
-  return name.startsWith('offload-') || name.startsWith('x-accel-') || name.startsWith('x-sendfile');
-}
 
 /** Removes every instruction header from `headers` (lower-case names). */
 export function stripOffloadHeaders(headers: Record<string, unknown>): void {

@@ -1,9 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ProxyError } from '../errors';
-import { isHopByHop } from '../headers/hop-by-hop';
-import { isFieldValue, isToken } from '../options';
+import { isHopByHop } from '../http/fields';
+import { isFieldValue, isToken } from '../http/syntax';
+import { invalid } from '../options/values';
 import { AllowPolicy, type AllowOption } from '../upstream/allow';
+
+/** What an offload performed: an `Offload-Url`, an `X-Accel-Redirect` or an `X-Sendfile`. */
+export type OffloadKind = 'url' | 'accel' | 'sendfile';
 
 /** What a response may ask the proxy to do instead of being relayed, and where it may lead. */
 export interface OffloadRules {
@@ -48,16 +51,12 @@ export interface ResolvedOffloadRules {
 
 const resolved = new WeakMap<OffloadRules, ResolvedOffloadRules>();
 
-function invalid(message: string): ProxyError {
-  return new ProxyError('HANDOFF_INVALID_OPTIONS', message);
-}
-
 /**
  * Validates a rules object once and remembers the result for that object, so the
  * same rules passed on every call cost a lookup. Treat a rules object as frozen once used.
  */
 export function resolveOffloadRules(rules: OffloadRules): ResolvedOffloadRules {
-  if (typeof rules !== 'object' || rules === null) throw invalid('offload must be an object of offload rules');
+  if (typeof rules !== 'object' || rules === null) throw invalid('offload', 'offload must be an object of offload rules');
   let result = resolved.get(rules);
   if (!result) {
     result = {
@@ -75,7 +74,7 @@ export function resolveOffloadRules(rules: OffloadRules): ResolvedOffloadRules {
 function redirects(value: unknown): number {
   if (value == null) return 0;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw invalid(`offload.followRedirects must be an integer >= 0, got ${String(value)}`);
+    throw invalid('offload.followRedirects', `offload.followRedirects must be an integer >= 0, got ${String(value)}`);
   }
   return value;
 }
@@ -83,24 +82,24 @@ function redirects(value: unknown): number {
 function accelRoutes(value: unknown): AccelRoute[] {
   if (value == null) return [];
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw invalid("offload.accel must be an object of prefix: base URL, like { '/internal/': 'http://files:9000/' }");
+    throw invalid('offload.accel', "offload.accel must be an object of prefix: base URL, like { '/internal/': 'http://files:9000/' }");
   }
   const routes: AccelRoute[] = [];
   for (const [prefix, target] of Object.entries(value as Record<string, unknown>)) {
     if (!prefix.startsWith('/') || !prefix.endsWith('/') || !isFieldValue(prefix) || /[?#\\%]/.test(prefix) || hasDotSegment(prefix)) {
-      throw invalid(`offload.accel prefix ${JSON.stringify(prefix)} must be a plain path that starts and ends with '/'`);
+      throw invalid('offload.accel', `offload.accel prefix ${JSON.stringify(prefix)} must be a plain path that starts and ends with '/'`);
     }
     let base: URL;
     try {
       base = new URL(String(target));
     } catch {
-      throw invalid(`offload.accel[${JSON.stringify(prefix)}] is not an absolute URL: ${JSON.stringify(target)}`);
+      throw invalid('offload.accel', `offload.accel[${JSON.stringify(prefix)}] is not an absolute URL: ${JSON.stringify(target)}`);
     }
     if ((base.protocol !== 'http:' && base.protocol !== 'https:') || base.username || base.password || base.search || base.hash) {
-      throw invalid(`offload.accel[${JSON.stringify(prefix)}] must be an http(s) URL without credentials, query or fragment`);
+      throw invalid('offload.accel', `offload.accel[${JSON.stringify(prefix)}] must be an http(s) URL without credentials, query or fragment`);
     }
     if (!base.pathname.endsWith('/')) {
-      throw invalid(`offload.accel[${JSON.stringify(prefix)}] must end with '/', got ${JSON.stringify(target)}`);
+      throw invalid('offload.accel', `offload.accel[${JSON.stringify(prefix)}] must end with '/', got ${JSON.stringify(target)}`);
     }
     routes.push({ prefix, base });
   }
@@ -109,10 +108,10 @@ function accelRoutes(value: unknown): AccelRoute[] {
 
 function sendfileRoots(value: unknown): SendfileRoot[] {
   if (value == null) return [];
-  if (!Array.isArray(value)) throw invalid('offload.sendfileRoots must be an array of directories');
+  if (!Array.isArray(value)) throw invalid('offload.sendfileRoots', 'offload.sendfileRoots must be an array of directories');
   return value.map((entry: unknown) => {
     if (typeof entry !== 'string' || entry === '' || entry.includes('\0')) {
-      throw invalid(`offload.sendfileRoots holds an invalid path: ${JSON.stringify(entry)}`);
+      throw invalid('offload.sendfileRoots', `offload.sendfileRoots holds an invalid path: ${JSON.stringify(entry)}`);
     }
     const resolvedPath = path.resolve(entry);
     let real: string;
@@ -120,9 +119,9 @@ function sendfileRoots(value: unknown): SendfileRoot[] {
       real = fs.realpathSync(resolvedPath);
       if (!fs.statSync(real).isDirectory()) throw new Error('not a directory');
     } catch (cause) {
-      throw new ProxyError('HANDOFF_INVALID_OPTIONS', `offload.sendfileRoots entry ${resolvedPath} is not an existing directory`, { cause });
+      throw invalid('offload.sendfileRoots', `offload.sendfileRoots entry ${resolvedPath} is not an existing directory`, cause);
     }
-    if (resolvedPath === path.sep || real === path.sep) throw invalid('offload.sendfileRoots may not hold the filesystem root');
+    if (resolvedPath === path.sep || real === path.sep) throw invalid('offload.sendfileRoots', 'offload.sendfileRoots may not hold the filesystem root');
     return { path: resolvedPath, real };
   });
 }
@@ -137,15 +136,15 @@ function keepPolicy(value: unknown): (name: string) => boolean {
     const predicate = value as (name: string) => boolean;
     return (name) => allowed(name) && predicate(name) === true;
   }
-  if (!Array.isArray(value)) throw invalid('offload.keepHeaders must be an array of header names or a function (name) => boolean');
+  if (!Array.isArray(value)) throw invalid('offload.keepHeaders', 'offload.keepHeaders must be an array of header names or a function (name) => boolean');
   const names = new Set<string>();
   for (const entry of value) {
     if (typeof entry !== 'string' || !isToken(entry)) {
-      throw invalid(`offload.keepHeaders holds an invalid header name: ${JSON.stringify(entry)}`);
+      throw invalid('offload.keepHeaders', `offload.keepHeaders holds an invalid header name: ${JSON.stringify(entry)}`);
     }
     const name = entry.toLowerCase();
     if (!allowed(name)) {
-      throw invalid(`offload.keepHeaders may not keep ${name}: it describes the handler's own body or connection, not the offloaded one`);
+      throw invalid('offload.keepHeaders', `offload.keepHeaders may not keep ${name}: it describes the handler's own body or connection, not the offloaded one`);
     }
     names.add(name);
   }

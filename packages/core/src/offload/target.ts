@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { toProxyError, type ProxyError } from '../errors';
 import { buildTargetHeaders } from '../headers/request-headers';
-import type { ResolvedProxyOptions } from '../options';
+import type { ResolvedProxyOptions } from '../options/resolve';
 import type { Instruction } from './instruction';
 import type { OffloadBody, OffloadStart } from './start';
 

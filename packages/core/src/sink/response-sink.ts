@@ -3,6 +3,7 @@ import type { Sink } from './sink';
 
 /** Writes through ServerResponse: keep-alive and HTTP/2 keep working, Node frames the body. */
 export class ResponseSink implements Sink {
+  readonly keepsConnection = true;
   private wrote = false;
 
   constructor(private readonly res: ServerResponse) {}

@@ -1,5 +1,7 @@
 /** Where a transfer writes the client response: through ServerResponse or onto the raw socket. */
 export interface Sink {
+  /** Whether the connection outlives this response (keep-alive through ServerResponse); socket mode closes it. */
+  readonly keepsConnection: boolean;
   /** Writes the status line and headers. `hasBody` is false for HEAD, 204 and 304. */
   head(status: number, headers: Record<string, string | string[]>, contentLength: number | null, hasBody: boolean): void;
   /** Writes body bytes; false asks the caller to wait for a 'drain'. */

@@ -12,6 +12,7 @@ const LAST_CHUNK = '0\r\n\r\n';
  * Node's own header checks do not run on this path.
  */
 export class SocketSink implements Sink {
+  readonly keepsConnection = false;
   private readonly socket: Socket;
   private readonly http11: boolean;
   private chunked = false;

@@ -1,6 +1,7 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import { ProxyError } from '../errors';
+import { invalid } from '../options/values';
 
 /** Origins (`'https://reports.internal'`, `'http://10.0.0.5:8080'`) or a predicate over the target URL. */
 export type AllowOption = readonly string[] | ((url: URL) => boolean);
@@ -56,7 +57,7 @@ export class AllowPolicy {
       this.#listedHosts = new Set();
       return;
     }
-    if (!Array.isArray(option)) throw invalid(`${name} must be an array of origins or a function (url) => boolean`);
+    if (!Array.isArray(option)) throw invalid(name, `${name} must be an array of origins or a function (url) => boolean`);
     const origins = new Set<string>();
     const hosts = new Set<string>();
     for (const entry of option) {
@@ -64,10 +65,10 @@ export class AllowPolicy {
       try {
         url = new URL(entry);
       } catch {
-        throw invalid(`${name} holds an invalid origin: ${JSON.stringify(entry)}`);
+        throw invalid(name, `${name} holds an invalid origin: ${JSON.stringify(entry)}`);
       }
       if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash || url.username) {
-        throw invalid(`${name} entries must be bare http(s) origins like 'https://host:port', got ${JSON.stringify(entry)}`);
+        throw invalid(name, `${name} entries must be bare http(s) origins like 'https://host:port', got ${JSON.stringify(entry)}`);
       }
       origins.add(url.origin);
       hosts.add(bareHost(url.hostname));
@@ -135,8 +136,4 @@ export class AllowPolicy {
 
 function bareHost(hostname: string): string {
   return hostname.startsWith('[') ? hostname.slice(1, -1) : hostname.toLowerCase();
-}
-
-function invalid(message: string): ProxyError {
-  return new ProxyError('HANDOFF_INVALID_OPTIONS', message);
 }

@@ -1,65 +1,74 @@
 import type { Dispatcher } from 'undici';
+import type { ParsedHeaders } from '../headers/response-headers';
 
-/** The parts of a transfer an attempt reports to. */
+type Controller = Dispatcher.DispatchController;
+
+/** The exchange an attempt reports to: only while the attempt is its current one. */
 export interface AttemptOwner {
-  readonly attempt: Attempt | undefined;
-  upstreamConnected(): void;
-  upstreamHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean;
-  upstreamData(chunk: Buffer): boolean;
-  upstreamComplete(): void;
-  upstreamError(err: Error): void;
+  isCurrent(attempt: Attempt): boolean;
+  attemptConnected(): void;
+  attemptHead(statusCode: number, headers: ParsedHeaders): void;
+  attemptData(chunk: Buffer): void;
+  attemptEnd(): void;
+  attemptError(err: Error): void;
 }
 
 /**
- * undici's dispatch handler for one upstream request of a transfer. A retry or a
- * followed redirect starts a new attempt; callbacks from a superseded one are
- * ignored, so a late error from an aborted hop cannot touch the transfer.
- * The classic handler methods are undici 7's native interface: they hand over raw
- * header buffers, parsed once by the transfer instead of by undici and again by us.
+ * undici's dispatch handler for one upstream request, on its current handler API. A
+ * retry or a followed redirect starts a new attempt; callbacks from a superseded one are
+ * dropped by identity, so a late error from an aborted hop cannot touch the exchange.
  */
 export class Attempt implements Dispatcher.DispatchHandler {
-  #abort: ((err?: Error) => void) | undefined;
+  #controller: Controller | undefined;
   #abortReason: Error | undefined;
 
-  constructor(private owner: AttemptOwner) {}
+  constructor(private readonly owner: AttemptOwner) {}
 
-  /** Passes the rest of this response (its body) to another owner, whose `attempt` is this one. */
-  handOver(owner: AttemptOwner): void {
-    this.owner = owner;
-  }
-
+  /** Whether undici has started the request on a connection (or the cache is answering it). */
   get connected(): boolean {
-    return this.#abort !== undefined;
+    return this.#controller !== undefined;
   }
 
-  /** Aborts this request now if it is connected, or as soon as undici connects it. */
+  /** Aborts this request now if it has started, or as soon as undici starts it. */
   abort(reason: Error): void {
     if (this.#abortReason) return;
     this.#abortReason = reason;
-    this.#abort?.(reason);
+    this.#controller?.abort(reason);
   }
 
-  onConnect(abort: (err?: Error) => void): void {
-    if (this.#abortReason || this.owner.attempt !== this) return abort(this.#abortReason ?? new Error('superseded'));
-    this.#abort = abort;
-    this.owner.upstreamConnected();
+  pause(): void {
+    this.#controller?.pause();
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    if (this.owner.attempt !== this) return false;
-    return this.owner.upstreamHeaders(statusCode, rawHeaders, resume);
+  resume(): void {
+    this.#controller?.resume();
   }
 
-  onData(chunk: Buffer): boolean {
-    if (this.owner.attempt !== this) return false;
-    return this.owner.upstreamData(chunk);
+  onRequestStart(controller: Controller): void {
+    if (this.#abortReason || !this.owner.isCurrent(this)) return controller.abort(this.#abortReason ?? new Error('superseded'));
+    this.#controller = controller;
+    this.owner.attemptConnected();
   }
 
-  onComplete(): void {
-    if (this.owner.attempt === this) this.owner.upstreamComplete();
+  onResponseStart(controller: Controller, statusCode: number, headers: ParsedHeaders): void {
+    // An interceptor may answer with a controller of its own (a 304 replaying a stored body).
+    this.#controller = controller;
+    // undici's controller keeps the raw header buffers for the whole response, and they are
+    // views of the socket's read that brought the head: up to 64 KiB held per stream, twice
+    // what a stalled stream needs. Everything below us has read them by now.
+    (controller as { rawHeaders?: unknown }).rawHeaders = null;
+    if (this.owner.isCurrent(this)) this.owner.attemptHead(statusCode, headers);
   }
 
-  onError(err: Error): void {
-    if (this.owner.attempt === this) this.owner.upstreamError(err);
+  onResponseData(_controller: Controller, chunk: Buffer): void {
+    if (this.owner.isCurrent(this)) this.owner.attemptData(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.owner.isCurrent(this)) this.owner.attemptEnd();
+  }
+
+  onResponseError(_controller: Controller, err: Error): void {
+    if (this.owner.isCurrent(this)) this.owner.attemptError(err);
   }
 }

@@ -1,9 +1,5 @@
-import { BODY_FIELDS } from '../headers/request-headers';
-
 /** Statuses that carry a Location to follow (RFC 9110 §15.4). */
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-/** Dropped when a redirect leaves the origin, as fetch does for Authorization. */
-const CREDENTIALS = ['authorization', 'cookie', 'proxy-authorization'];
 
 export interface Hop {
   url: URL;
@@ -31,19 +27,4 @@ export function nextHop(status: number, location: string, from: URL, method: str
   if (status === 303 && method !== 'HEAD') return { url, method: 'GET', keepBody: false };
   if ((status === 301 || status === 302) && method === 'POST') return { url, method: 'GET', keepBody: false };
   return { url, method, keepBody: true };
-}
-
-/** Request headers for the next hop: credentials stay behind when the origin changes. */
-export function hopHeaders(
-  headers: Record<string, string | string[]>,
-  from: URL,
-  to: URL,
-  keepBody: boolean,
-): Record<string, string | string[]> {
-  const next = { ...headers };
-  if (from.origin !== to.origin) for (const name of CREDENTIALS) delete next[name];
-  if (!keepBody) {
-    for (const name of BODY_FIELDS) delete next[name];
-  }
-  return next;
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { ProxyError } from '../errors';
-import type { ResolvedCall } from '../options';
+import type { ResolvedCall } from '../options/resolve';
 
 /** What a transfer sends upstream as its request body. */
 export type UpstreamBody = string | Uint8Array | Readable | AsyncIterable<Buffer>;
@@ -16,9 +16,21 @@ export interface BodyOwner {
   requestBodyTooLarge(): void;
 }
 
-/** Whether the client declared (Content-Length) a body larger than the call accepts. */
-export function declaredTooLarge(req: IncomingMessage, call: ResolvedCall): boolean {
-  return call.body === 'request' && call.maxBodySize > 0 && Number(req.headers['content-length']) > call.maxBodySize;
+/** Whether the client declared (Content-Length) a body larger than `maxBodySize` bytes (0: no limit). */
+export function declaredTooLarge(req: IncomingMessage, maxBodySize: number): boolean {
+  return maxBodySize > 0 && Number(req.headers['content-length']) > maxBodySize;
+}
+
+/**
+ * Whether a request has a body at all: over HTTP/1.x a Content-Length (not 0) or a
+ * Transfer-Encoding (RFC 9112 §6.3); over HTTP/2 a stream not ended with its headers.
+ */
+export function hasRequestBody(req: IncomingMessage): boolean {
+  const headers = req.headers;
+  if (headers['transfer-encoding'] !== undefined) return true;
+  const length = headers['content-length'];
+  if (length !== undefined) return length !== '0';
+  return req.httpVersionMajor === 2 && (req as { stream?: { endAfterHeaders?: boolean } }).stream?.endAfterHeaders === false;
 }
 
 /**
@@ -27,12 +39,13 @@ export function declaredTooLarge(req: IncomingMessage, call: ResolvedCall): bool
  */
 export function requestBody(req: IncomingMessage, call: ResolvedCall, owner: BodyOwner): UpstreamBody | undefined {
   if (call.body !== 'request') return call.body;
-  if (req.readableEnded || req.readableDidRead) {
+  if (req.readableDidRead || (req.readableEnded && hasRequestBody(req))) {
     throw new ProxyError(
       'HANDOFF_INVALID_OPTIONS',
       `body: 'request' was given but the request body was already read by another middleware: ${owner.describe()}`,
     );
   }
+  if (!hasRequestBody(req)) return undefined;
   if (call.bodyTimeout === 0 && call.maxBodySize === 0) return req;
   return guardedBody(req, call.bodyTimeout, call.maxBodySize, owner);
 }

@@ -1,9 +1,11 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { ProxyError } from '../errors';
-import type { ErrorAnswer, OnError, ProxyMode, ResponseHead } from '../options';
 import { mergePresetHeaders } from '../headers/preset-headers';
 import { checkResponseHead } from '../headers/validate';
+import type { Sink } from '../sink/sink';
+import type { ErrorAnswer, OnError, ResponseHead } from '../types';
 
+/** A failure's answer, ready to write: a validated head and the whole body. */
 export interface ErrorResponse {
   head: ResponseHead;
   body: Buffer;
@@ -21,7 +23,7 @@ export function defaultErrorResponse(error: ProxyError, retryAfter: number): Err
   return { head: { status: error.status, headers }, body };
 }
 
-/** Validates an `onError` answer; returns null when it cannot be sent as given. */
+/** Validates an `onError` answer: the response, or what is wrong with it. */
 export function answerResponse(answer: ErrorAnswer): ErrorResponse | { problem: string } {
   const raw = answer.body ?? '';
   if (typeof raw !== 'string' && !(raw instanceof Uint8Array)) return { problem: 'body must be a string or Uint8Array' };
@@ -35,10 +37,16 @@ export function answerResponse(answer: ErrorAnswer): ErrorResponse | { problem: 
 }
 
 /**
- * The answer `onError` gives, when it gives one that can be sent; otherwise `fallback`,
+ * The answer to a failure: the default one at once without `onError`; otherwise a promise
+ * of the answer `onError` gives, when it gives one that can be sent, or of the default,
  * with the reason (an invalid answer, a throw) added to the error's message.
  */
-export async function onErrorResponse(error: ProxyError, onError: OnError, fallback: ErrorResponse): Promise<ErrorResponse> {
+export function errorResponse(error: ProxyError, onError: OnError | undefined, retryAfter: number): ErrorResponse | Promise<ErrorResponse> {
+  const fallback = defaultErrorResponse(error, retryAfter);
+  return onError ? fromOnError(error, onError, fallback) : fallback;
+}
+
+async function fromOnError(error: ProxyError, onError: OnError, fallback: ErrorResponse): Promise<ErrorResponse> {
   try {
     const answer = await onError(error);
     if (!answer) return fallback;
@@ -51,18 +59,30 @@ export async function onErrorResponse(error: ProxyError, onError: OnError, fallb
   return fallback;
 }
 
-/** The answer's headers as sent: with the app's preset headers where the answer has none. */
-export function errorResponseHeaders(
-  response: ErrorResponse,
-  req: IncomingMessage,
-  res: ServerResponse,
-  mode: ProxyMode,
-): Record<string, string | string[]> {
+/**
+ * Writes an answer through the sink, with the app's preset headers where the answer has
+ * none; returns its status. The rest of an unread upload would otherwise be read and
+ * discarded before the next request on the connection: such a connection is closed.
+ */
+export function writeAnswer(sink: Sink, response: ErrorResponse, req: IncomingMessage, res: ServerResponse, done: () => void): number {
   const headers = response.head.headers;
   mergePresetHeaders(res, headers, false);
-  if (!req.complete && mode === 'response' && req.httpVersionMajor === 1) {
-    // The rest of an unread upload would otherwise be read and discarded before the next request.
-    headers.connection = 'close';
-  }
-  return headers;
+  if (!req.complete && sink.keepsConnection && req.httpVersionMajor === 1) headers.connection = 'close';
+  const hasBody = req.method !== 'HEAD';
+  sink.head(response.head.status, headers, response.body.length, hasBody);
+  if (hasBody) sink.write(response.body);
+  sink.end(done);
+  return response.head.status;
+}
+
+/**
+ * Answers a request the proxy refuses before any transfer (a request target it cannot
+ * forward, arguments it throws for) with the same default answer a failed transfer gets.
+ */
+export function refuse(req: IncomingMessage, res: ServerResponse, error: ProxyError, retryAfter = 1): void {
+  const response = defaultErrorResponse(error, retryAfter);
+  const headers = response.head.headers;
+  if (!req.complete && req.httpVersionMajor === 1) headers.connection = 'close';
+  if (!res.headersSent) res.writeHead(response.head.status, headers);
+  res.end(req.method === 'HEAD' ? undefined : response.body);
 }

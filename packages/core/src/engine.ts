@@ -1,0 +1,142 @@
+import { Agent, type Dispatcher } from 'undici';
+import { HttpCache } from './cache/http-cache';
+import { ProxyError } from './errors';
+import { Gate } from './gate/gate';
+import type { ResolvedCall, ResolvedProxyOptions } from './options/resolve';
+import { TransferList } from './transfer/list';
+import type { Transfer, TransferHost } from './transfer/transfer';
+import type { ProxyStats } from './types';
+import { AllowPolicy } from './upstream/allow';
+import { upstreamConnector } from './upstream/connector';
+import { notModifiedLength } from './upstream/not-modified';
+
+/**
+ * The upstream socket's highWaterMark: Node's 16 KiB rather than the 64 KiB undici sets for
+ * plain TCP. Reads never run ahead of a paused parser either way (upstream/connector.ts).
+ */
+const UPSTREAM_HIGH_WATER_MARK = 16 * 1024;
+
+/**
+ * What every transfer of one proxy shares: the gate, the dispatchers, the allow-list, the
+ * cache, and the list of transfers not settled yet. Internal: users hold a HandoffProxy.
+ */
+export class Engine implements TransferHost {
+  readonly options: ResolvedProxyOptions;
+  readonly gate: Gate;
+  readonly allow: AllowPolicy | undefined;
+  readonly cache: HttpCache | undefined;
+  /** The dispatcher requests go through: the base one, composed with undici fixes (upstream/not-modified.ts). */
+  readonly dispatcher: Dispatcher;
+  readonly #base: Dispatcher;
+  readonly #owned: boolean;
+  readonly #transfers = new TransferList<Transfer>();
+  #strict: { agent: Agent; dispatcher: Dispatcher } | undefined;
+  #closed: Promise<void> | undefined;
+  #idle: (() => void) | undefined;
+  #upstreamSockets = 0;
+
+  constructor(options: ResolvedProxyOptions) {
+    this.options = options;
+    this.gate = new Gate(options.concurrency, options.maxQueue, options.queueTimeout);
+    this.allow = options.allow ? new AllowPolicy(options.allow) : undefined;
+    this.#owned = !options.dispatcher;
+    // The owned Agent's connect timeout is the default one; a per-call connectTimeout is
+    // enforced by the exchange's own timer, so it can only shorten it.
+    this.#base = this.#watch(options.dispatcher ?? ownedAgent(options.connectTimeout, this.allow?.lookup));
+    this.dispatcher = this.#base.compose(notModifiedLength);
+    this.cache = options.cache ? new HttpCache(this.dispatcher, options.cache) : undefined;
+  }
+
+  get closing(): boolean {
+    return this.#closed !== undefined;
+  }
+
+  get stats(): ProxyStats {
+    const stats: ProxyStats = {
+      inFlight: this.gate.inFlight,
+      queued: this.gate.queued,
+      upstreamSockets: this.#upstreamSockets,
+      closing: this.closing,
+    };
+    if (this.cache) stats.cache = this.cache.stats;
+    return stats;
+  }
+
+  start(transfer: Transfer): void {
+    this.#transfers.add(transfer);
+    transfer.begin();
+  }
+
+  settled(transfer: Transfer): void {
+    this.#transfers.delete(transfer);
+    if (this.#transfers.size === 0) this.#idle?.();
+  }
+
+  connectTimer(call: ResolvedCall): number {
+    // The proxy's own Agent enforces the default connect timeout itself; a timer is needed
+    // only for a shorter per-call value or a dispatcher the caller owns.
+    const { connectTimeout } = call;
+    return connectTimeout > 0 && (!this.#owned || connectTimeout < this.options.connectTimeout) ? connectTimeout : 0;
+  }
+
+  /**
+   * Targets allowed by a predicate may never resolve to a private address, and the check
+   * must be on the address connected to: with its own dispatcher, the proxy keeps a second
+   * Agent whose lookup refuses them (made on first use).
+   */
+  dispatcherFor(policy: AllowPolicy | undefined): Dispatcher {
+    if (!policy?.isPredicate || !this.#owned) return this.dispatcher;
+    if (!this.#strict) {
+      const agent = this.#watch(ownedAgent(this.options.connectTimeout, policy.lookup));
+      this.#strict = { agent, dispatcher: agent.compose(notModifiedLength) };
+    }
+    return this.#strict.dispatcher;
+  }
+
+  close(timeout: number): Promise<void> {
+    this.#closed ??= this.#close(timeout);
+    return this.#closed;
+  }
+
+  async #close(timeout: number): Promise<void> {
+    this.gate.rejectAll(() => new ProxyError('HANDOFF_CLOSED', 'Proxy is shutting down'));
+    if (this.#transfers.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.#idle = resolve;
+        timer = setTimeout(resolve, timeout);
+      });
+      clearTimeout(timer);
+      const remaining = this.#transfers.toArray();
+      for (const transfer of remaining) transfer.shutdown();
+      await Promise.all(remaining.map((t) => t.done));
+    }
+    for (const dispatcher of [this.#base, this.#strict?.agent]) {
+      dispatcher?.off('connect', this.#onConnect);
+      dispatcher?.off('disconnect', this.#onDisconnect);
+    }
+    if (this.#owned) await this.#base.close();
+    await this.#strict?.agent.close();
+    await this.cache?.close();
+  }
+
+  #watch<T extends Dispatcher>(dispatcher: T): T {
+    dispatcher.on('connect', this.#onConnect);
+    dispatcher.on('disconnect', this.#onDisconnect);
+    return dispatcher;
+  }
+
+  readonly #onConnect = (): void => {
+    this.#upstreamSockets++;
+  };
+
+  readonly #onDisconnect = (): void => {
+    this.#upstreamSockets--;
+  };
+}
+
+/** An Agent the proxy owns. With an allow-list, its lookup checks the very addresses it connects to. */
+function ownedAgent(timeout: number, lookup: AllowPolicy['lookup'] | undefined): Agent {
+  const connect = upstreamConnector({ timeout, highWaterMark: UPSTREAM_HIGH_WATER_MARK, ...(lookup ? { lookup } : {}) });
+  return new Agent({ connect });
+}

@@ -1,0 +1,232 @@
+/**
+ * Options are validated once, where they enter: the proxy's at construction, a call's
+ * when it is made. The resolved shapes are fixed (a call's is built on every request).
+ */
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { resolveCacheOptions, type ResolvedCacheOptions } from '../cache/options';
+import { ProxyError } from '../errors';
+import { isFieldValue, isOriginForm, isToken } from '../http/syntax';
+import { resolveOffloadRules, type ResolvedOffloadRules } from '../offload/rules';
+import type {
+  OnComplete,
+  OnError,
+  OnHeaders,
+  ProxyCallOptions,
+  ProxyMode,
+  ProxyOptions,
+  RequestBody,
+  TransferSettings,
+} from '../types';
+import type { AllowOption } from '../upstream/allow';
+import { DEFAULTS } from './defaults';
+import { duration, fn, integer, invalid } from './values';
+
+/** Which client fields (lower-case, already past the hop-by-hop and proxy-field checks) go upstream besides the default set. */
+export type ForwardPolicy = (name: string) => boolean;
+
+export interface ResolvedSettings {
+  connectTimeout: number;
+  headersTimeout: number;
+  bodyTimeout: number;
+  rateLimit: number;
+  mode: ProxyMode;
+  forwardHeaders: ForwardPolicy;
+  followRedirects: number;
+  maxBodySize: number;
+}
+
+export interface ResolvedProxyOptions extends ResolvedSettings {
+  concurrency: number;
+  maxQueue: number;
+  queueTimeout: number;
+  retryAfter: number;
+  xForwarded: 'set' | 'append' | false;
+  dispatcher: Dispatcher | undefined;
+  allow: AllowOption | undefined;
+  cache: ResolvedCacheOptions | undefined;
+}
+
+export interface ResolvedCall extends ResolvedSettings {
+  method: string;
+  path: string | undefined;
+  headers: Record<string, string | string[]> | undefined;
+  body: RequestBody | undefined;
+  onHeaders: OnHeaders | undefined;
+  onError: OnError | undefined;
+  onComplete: OnComplete | undefined;
+  signal: AbortSignal | undefined;
+  cache: boolean;
+  offload: ResolvedOffloadRules | undefined;
+}
+
+/** Credentials go to the upstream a call names, never to every upstream by default. */
+const NEVER_BY_DEFAULT = new Set(['cookie', 'authorization']);
+
+const NONE: ForwardPolicy = () => false;
+/** `forwardHeaders: 'all'`: every relayable client field (body fields still only with the body). */
+export const FORWARD_ALL: ForwardPolicy = () => true;
+
+function forwardPolicy(value: unknown, base: ForwardPolicy, perCall: boolean): ForwardPolicy {
+  if (value == null) return base;
+  if (value === 'all') {
+    if (!perCall) throw invalid('forwardHeaders', "forwardHeaders: 'all' forwards cookie and authorization too; pass it per call where it is meant");
+    return FORWARD_ALL;
+  }
+  if (typeof value === 'function') {
+    const predicate = value as (name: string) => boolean;
+    const own: ForwardPolicy = perCall
+      ? (name) => predicate(name) === true
+      : (name) => !NEVER_BY_DEFAULT.has(name) && predicate(name) === true;
+    return base === NONE ? own : (name) => own(name) || base(name);
+  }
+  if (!Array.isArray(value)) {
+    throw invalid('forwardHeaders', "forwardHeaders must be an array of header names, 'all' (per call) or a function (name) => boolean");
+  }
+  if (value.length === 0) return base;
+  const names = new Set<string>();
+  for (const entry of value) {
+    if (typeof entry !== 'string' || !isToken(entry)) {
+      throw invalid('forwardHeaders', `forwardHeaders holds an invalid header name: ${JSON.stringify(entry)}`);
+    }
+    const lower = entry.toLowerCase();
+    if (!perCall && NEVER_BY_DEFAULT.has(lower)) {
+      throw invalid('forwardHeaders', `forwardHeaders may not forward ${lower} for every call; pass it per call where it is meant`);
+    }
+    names.add(lower);
+  }
+  return base === NONE ? (name) => names.has(name) : (name) => names.has(name) || base(name);
+}
+
+function mode(value: unknown, fallback: ProxyMode): ProxyMode {
+  if (value == null) return fallback;
+  if (value !== 'response' && value !== 'socket') throw invalid('mode', `mode must be 'response' or 'socket', got ${String(value)}`);
+  return value;
+}
+
+function settings(options: TransferSettings, base: ResolvedSettings, perCall: boolean): ResolvedSettings {
+  return {
+    connectTimeout: duration(options.connectTimeout, 'connectTimeout', base.connectTimeout),
+    headersTimeout: duration(options.headersTimeout, 'headersTimeout', base.headersTimeout),
+    bodyTimeout: duration(options.bodyTimeout, 'bodyTimeout', base.bodyTimeout),
+    rateLimit: integer(options.rateLimit, 'rateLimit', 0, base.rateLimit),
+    mode: mode(options.mode, base.mode),
+    forwardHeaders: forwardPolicy(options.forwardHeaders, base.forwardHeaders, perCall),
+    followRedirects: integer(options.followRedirects, 'followRedirects', 0, base.followRedirects),
+    maxBodySize: integer(options.maxBodySize, 'maxBodySize', 0, base.maxBodySize),
+  };
+}
+
+export function resolveProxyOptions(options: ProxyOptions = {}): ResolvedProxyOptions {
+  if (typeof options !== 'object' || options === null) throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'options must be an object');
+  const xForwarded = options.xForwarded ?? DEFAULTS.xForwarded;
+  if (xForwarded !== 'set' && xForwarded !== 'append' && xForwarded !== false) {
+    throw invalid('xForwarded', `xForwarded must be 'set', 'append' or false, got ${String(xForwarded)}`);
+  }
+  const dispatcher = options.dispatcher;
+  if (dispatcher != null && typeof (dispatcher as Dispatcher).dispatch !== 'function') {
+    throw invalid('dispatcher', 'dispatcher must be an undici Dispatcher');
+  }
+  const base: ResolvedSettings = { ...DEFAULTS, forwardHeaders: NONE };
+  return {
+    ...settings(options, base, false),
+    concurrency: integer(options.concurrency, 'concurrency', 1, DEFAULTS.concurrency),
+    maxQueue: integer(options.maxQueue, 'maxQueue', 0, DEFAULTS.maxQueue),
+    queueTimeout: duration(options.queueTimeout, 'queueTimeout', DEFAULTS.queueTimeout),
+    retryAfter: integer(options.retryAfter, 'retryAfter', 0, DEFAULTS.retryAfter),
+    xForwarded,
+    dispatcher: dispatcher ?? undefined,
+    allow: options.allow ?? undefined,
+    cache: resolveCacheOptions(options.cache),
+  };
+}
+
+export function resolveCallOptions(options: ProxyCallOptions | undefined, base: ResolvedProxyOptions): ResolvedCall {
+  const o = options ?? {};
+  if (typeof o !== 'object') throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'options must be an object or an onHeaders function');
+  const signal = o.signal;
+  if (signal != null && !(signal instanceof AbortSignal)) throw invalid('signal', 'signal must be an AbortSignal');
+  // One object literal of a fixed shape (no spread): this runs on every request.
+  const s = settings(o, base, true);
+  return {
+    connectTimeout: s.connectTimeout,
+    headersTimeout: s.headersTimeout,
+    bodyTimeout: s.bodyTimeout,
+    rateLimit: s.rateLimit,
+    mode: s.mode,
+    forwardHeaders: s.forwardHeaders,
+    followRedirects: s.followRedirects,
+    maxBodySize: s.maxBodySize,
+    method: o.method == null ? 'GET' : method(o.method),
+    path: o.path == null ? undefined : requestTarget(o.path),
+    headers: requestHeaders(o.headers),
+    body: requestBody(o.body),
+    onHeaders: fn<OnHeaders>(o.onHeaders, 'onHeaders'),
+    onError: fn<OnError>(o.onError, 'onError'),
+    onComplete: fn<OnComplete>(o.onComplete, 'onComplete'),
+    signal: signal ?? undefined,
+    cache: useCache(o.cache, base),
+    offload: o.offload == null ? undefined : resolveOffloadRules(o.offload),
+  };
+}
+
+function requestHeaders(value: unknown): Record<string, string | string[]> | undefined {
+  if (value == null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) throw invalid('headers', 'headers must be an object of name: value');
+  const out: Record<string, string | string[]> = {};
+  for (const [name, raw] of Object.entries(value as Record<string, unknown>)) {
+    if (raw === undefined) continue;
+    if (!isToken(name)) throw invalid('headers', `headers holds an invalid header name: ${JSON.stringify(name)}`);
+    const values = Array.isArray(raw) ? raw : [raw];
+    for (const v of values) {
+      if (typeof v !== 'string' || !isFieldValue(v)) throw invalid('headers', `header ${name} has an invalid value: ${JSON.stringify(v)}`);
+    }
+    out[name.toLowerCase()] = raw as string | string[];
+  }
+  return out;
+}
+
+function requestBody(value: unknown): RequestBody | undefined {
+  if (value == null) return undefined;
+  if (value === 'request' || typeof value === 'string' || value instanceof Uint8Array) return value as RequestBody;
+  if (typeof (value as Readable).pipe === 'function' && typeof (value as Readable).on === 'function') return value as Readable;
+  throw invalid('body', "body must be 'request', a string, a Buffer/Uint8Array or a Readable stream");
+}
+
+function useCache(value: unknown, base: ResolvedProxyOptions): boolean {
+  if (value == null) return base.cache !== undefined;
+  if (typeof value !== 'boolean') throw invalid('cache', `cache must be true or false for a call, got ${String(value)}`);
+  if (value && !base.cache) throw invalid('cache', 'cache: true needs a cache configured on the proxy (the cache option of handoff()/createProxy())');
+  return value;
+}
+
+function requestTarget(value: unknown): string {
+  if (typeof value !== 'string' || !isOriginForm(value)) {
+    throw invalid('path', `path must be an origin-form request target ('/' then visible ASCII, no '#'), got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function method(value: unknown): string {
+  const name = String(value);
+  if (!isToken(name)) throw invalid('method', `method is not a valid HTTP method: ${JSON.stringify(name)}`);
+  const upper = name.toUpperCase();
+  if (upper === 'CONNECT') throw invalid('method', 'method CONNECT cannot be proxied');
+  return upper;
+}
+
+export function resolveUrl(url: unknown): URL {
+  let parsed: URL;
+  try {
+    parsed = url instanceof URL ? url : new URL(String(url));
+  } catch (cause) {
+    throw new ProxyError('HANDOFF_INVALID_OPTIONS', `Upstream URL is not a valid absolute URL: ${String(url)}`, { cause });
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ProxyError('HANDOFF_INVALID_OPTIONS', `Upstream URL must be http: or https:, got ${parsed.protocol}`);
+  }
+  if (parsed.username || parsed.password) {
+    throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'Upstream URL must not carry credentials; pass an authorization header instead');
+  }
+  return parsed;
+}

@@ -1,0 +1,164 @@
+import type { Throttle } from 'stream-throttle';
+import type { Sink } from '../sink/sink';
+import { createThrottle } from '../throttle/throttle';
+import type { ClientHead } from './head';
+import type { ResponseSource } from './source';
+
+/** The transfer a relay works for. */
+export interface RelayOwner {
+  /** No body progress in either direction for `bodyTimeout`. */
+  relayStalled(): void;
+  /** The throttle failed. */
+  relayFailed(err: unknown): void;
+  /** After `end()`: everything was handed to the OS. */
+  relayFinished(): void;
+}
+
+/**
+ * The client side of a transfer from the head on: writes the head (deferred, see below),
+ * moves the body from the source to the sink with backpressure end to end (through the
+ * throttle when there is a rate), keeps the body idle timer, counts the bytes, and ends.
+ *
+ * The head is written with the first body bytes, at the end, or one loop turn later,
+ * whichever comes first: an upstream error parsed in the same read (a bad first chunk)
+ * then still gets a clean 502 instead of a cut connection. undici reports such an error
+ * when the socket's close callback runs, at the end of that loop turn.
+ */
+export class BodyRelay {
+  /** Response body bytes written towards the client. */
+  bytes = 0;
+  #state: 'streaming' | 'ending' | 'stopped' = 'streaming';
+  #pendingHead: ClientHead | undefined;
+  #headSent = false;
+  #idle: NodeJS.Timeout | undefined;
+  readonly #throttle: Throttle | undefined;
+  /** Made on the first backpressure pause (most small responses never pause), kept until stop(). */
+  #onSinkDrain: (() => void) | undefined;
+  #onThrottleDrain: (() => void) | undefined;
+
+  constructor(
+    private readonly owner: RelayOwner,
+    private readonly sink: Sink,
+    private readonly source: ResponseSource,
+    head: ClientHead,
+    rate: number,
+    private readonly bodyTimeout: number,
+  ) {
+    this.#pendingHead = head;
+    setImmediate(deferFlush, this);
+    if (rate > 0) this.#throttle = this.#createThrottle(rate);
+  }
+
+  /** Whether the head has gone out: after that, a failure can only cut the connection. */
+  get headSent(): boolean {
+    return this.#headSent;
+  }
+
+  write(chunk: Buffer): void {
+    if (this.#state !== 'streaming') return;
+    this.#idle?.refresh();
+    if (this.#pendingHead) this.#writeHead();
+    const throttle = this.#throttle;
+    if (throttle) {
+      if (throttle.write(chunk)) return;
+      this.source.pause();
+      if (!this.#onThrottleDrain) throttle.on('drain', (this.#onThrottleDrain = () => this.#resumeSource()));
+      return;
+    }
+    this.bytes += chunk.length;
+    if (this.sink.write(chunk)) return;
+    this.source.pause();
+    if (!this.#onSinkDrain) this.sink.onDrain((this.#onSinkDrain = () => this.#resumeSource()));
+  }
+
+  /** The source ended: the head (if still pending) and the rest go out, then the owner hears `relayFinished`. */
+  end(): void {
+    if (this.#state !== 'streaming') return;
+    this.#state = 'ending';
+    clearTimeout(this.#idle);
+    if (this.#pendingHead) this.#writeHead();
+    const throttle = this.#throttle;
+    if (throttle) {
+      throttle.once('end', () => this.sink.end(this.#finished));
+      throttle.end();
+    } else {
+      this.sink.end(this.#finished);
+    }
+  }
+
+  /** Stops everything: timers, listeners, the throttle; a head not yet written never will be. */
+  stop(): void {
+    if (this.#state === 'stopped') return;
+    this.#state = 'stopped';
+    this.#pendingHead = undefined;
+    clearTimeout(this.#idle);
+    if (this.#onSinkDrain) this.sink.offDrain(this.#onSinkDrain);
+    const throttle = this.#throttle;
+    if (throttle) {
+      throttle.removeAllListeners('data');
+      throttle.destroy();
+    }
+  }
+
+  /** One loop turn after the head was ready: write it if no body byte has, and start the idle timer. */
+  flush(): void {
+    if (this.#state === 'stopped') return;
+    if (this.#pendingHead) this.#writeHead();
+    if (this.#state === 'streaming' && this.bodyTimeout > 0) this.#idle = setTimeout(idleTimedOut, this.bodyTimeout, this);
+  }
+
+  idleTimedOut(): void {
+    if (this.#state !== 'streaming') return;
+    this.owner.relayStalled();
+  }
+
+  readonly #finished = (): void => {
+    if (this.#state === 'ending') this.owner.relayFinished();
+  };
+
+  #writeHead(): void {
+    const { status, headers, length, hasBody } = this.#pendingHead!;
+    this.#pendingHead = undefined;
+    this.sink.head(status, headers, length, hasBody);
+    this.#headSent = true;
+  }
+
+  #resumeSource(): void {
+    if (this.#state !== 'streaming') return;
+    this.#idle?.refresh();
+    this.source.resume();
+  }
+
+  #createThrottle(rate: number): Throttle {
+    const throttle = createThrottle(rate);
+    let resumeThrottle: (() => void) | undefined;
+    throttle.on('data', (chunk: Buffer) => {
+      this.#idle?.refresh();
+      this.bytes += chunk.length;
+      if (this.sink.write(chunk)) return;
+      throttle.pause();
+      if (resumeThrottle) return;
+      resumeThrottle = () => {
+        this.#idle?.refresh();
+        throttle.resume();
+      };
+      this.#onSinkDrain = resumeThrottle;
+      this.sink.onDrain(resumeThrottle);
+    });
+    throttle.on('error', (err) => this.owner.relayFailed(err));
+    return throttle;
+  }
+}
+
+// Timer and immediate callbacks take the relay as their argument: no closure per request.
+function idleTimedOut(relay: BodyRelay): void {
+  relay.idleTimedOut();
+}
+
+function flush(relay: BodyRelay): void {
+  relay.flush();
+}
+
+function deferFlush(relay: BodyRelay): void {
+  setImmediate(flush, relay);
+}

@@ -1,0 +1,65 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { mergePresetHeaders } from '../headers/preset-headers';
+import { checkResponseHead } from '../headers/validate';
+import { isBodilessStatus } from '../http/fields';
+import { applyKeptHeaders } from '../offload/instruction';
+import type { OnHeaders, ResponseHead } from '../types';
+import type { Headers, SourceHead } from './source';
+
+/** A head ready for the sink: validated, and framed for what its body will be. */
+export interface ClientHead {
+  status: number;
+  headers: Headers;
+  /** The length the client is told, or null when the body is framed otherwise (chunked). */
+  length: number | null;
+  /** Whether the client's response has a body (RFC 9112 §6.3), possibly empty. */
+  hasBody: boolean;
+}
+
+/** The body length a source's head declares to this client: 0 for a HEAD sent on behalf of another method. */
+export function declaredLength(source: SourceHead, req: IncomingMessage): number | null {
+  return source.headOnly && req.method !== 'HEAD' && !isBodilessStatus(source.status) ? 0 : source.length;
+}
+
+/**
+ * The head `onHeaders` sees: the source's, with an offload's kept headers, the empty body of
+ * a HEAD sent on behalf of another method, and the headers the app set before the hand-off.
+ */
+export function draftHead(source: SourceHead, req: IncomingMessage, res: ServerResponse, kept: Headers | undefined): ResponseHead {
+  const headers = source.headers;
+  if (kept) applyKeptHeaders(headers, kept);
+  if (source.headOnly && req.method !== 'HEAD' && !isBodilessStatus(source.status)) {
+    // The client is owed a body, and gets an empty one, framed as such.
+    headers['content-length'] = '0';
+  }
+  mergePresetHeaders(res, headers);
+  return { status: source.status, headers };
+}
+
+/**
+ * Runs `onHeaders`: the head to send now, or a promise of it when the hook is async.
+ * Throws what the hook throws.
+ */
+export function runHook(hook: OnHeaders, head: ResponseHead): ResponseHead | Promise<ResponseHead> {
+  const result = hook(head);
+  if (isPromise<void | ResponseHead>(result)) return result.then((replacement) => replacement ?? head);
+  return result ?? head;
+}
+
+/** Validates the head about to be sent: what is wrong with it, or the head framed for the client. */
+export function finalHead(head: ResponseHead, length: number | null, req: IncomingMessage): ClientHead | string {
+  const problem = checkResponseHead(head, length);
+  if (problem) return problem;
+  // RFC 9110 §8.6: no content-length on a 204 (an onHeaders may have turned a 200 into one).
+  if (head.status === 204) delete head.headers['content-length'];
+  return {
+    status: head.status,
+    headers: head.headers,
+    length: head.headers['content-length'] === undefined ? null : length,
+    hasBody: req.method !== 'HEAD' && !isBodilessStatus(head.status),
+  };
+}
+
+export function isPromise<T>(value: unknown): value is Promise<T> {
+  return typeof (value as Promise<T> | undefined)?.then === 'function';
+}

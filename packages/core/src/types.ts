@@ -1,0 +1,155 @@
+/**
+ * The public option and result types. Type-only: the values that carry them
+ * (validation, defaults) live in options/.
+ */
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { CacheOptions } from './cache/options';
+import type { ProxyError } from './errors';
+import type { OffloadKind, OffloadRules } from './offload/rules';
+import type { AllowOption } from './upstream/allow';
+
+/** What `onHeaders` sees and may change: the response about to be sent, names lower-case. */
+export interface ResponseHead {
+  status: number;
+  headers: Record<string, string | string[]>;
+}
+
+/** An answer `onError` may give instead of the default error response. */
+export interface ErrorAnswer {
+  status: number;
+  headers?: Record<string, string | string[]>;
+  body?: string | Uint8Array;
+}
+
+/** The outcome of one transfer. `status` is what the client was sent (0 if nothing was). */
+export interface ProxyOutcome {
+  status: number;
+  /** Response body bytes written towards the client. */
+  bytes: number;
+  durationMs: number;
+  error?: ProxyError;
+  /** Set when an offload instruction was performed: which kind. */
+  offload?: OffloadKind;
+  /** ms from the call until the head relayed to the client was available (an offload's target or file, not the instruction's). */
+  headersMs?: number;
+  /** Offloads only: ms from the call until the response carrying the instruction arrived. */
+  instructionMs?: number;
+}
+
+/** Returned by `proxy.fetch()`: the transfer is under way; `done` settles with its outcome. */
+export interface ProxyHandle {
+  /** Resolves (never rejects) once the response is finished, failed or abandoned. */
+  readonly done: Promise<ProxyOutcome>;
+  /** Set once `done` has settled. */
+  readonly outcome: ProxyOutcome | undefined;
+  /** Aborts the transfer at whatever stage it is (503 before headers, a cut connection after). */
+  abort(reason?: string): void;
+}
+
+export type OnHeaders = (res: ResponseHead) => void | ResponseHead | Promise<void | ResponseHead>;
+export type OnError = (err: ProxyError) => void | ErrorAnswer | Promise<void | ErrorAnswer>;
+export type OnComplete = (info: ProxyOutcome) => void;
+
+export type ProxyMode = 'response' | 'socket';
+export type RequestBody = 'request' | string | Buffer | Uint8Array | Readable;
+
+/**
+ * Client request headers forwarded besides the default set: names (any case), `'all'`
+ * (per call only: every field but hop-by-hop, proxy and instruction fields), or a
+ * predicate over lower-case names.
+ */
+export type ForwardHeaders = readonly string[] | 'all' | ((name: string) => boolean);
+
+/** Per-endpoint settings; each may also be given to `createProxy()`/`handoff()` as a default. */
+export interface TransferSettings {
+  /** ms to get a connection to the upstream; 0 disables. */
+  connectTimeout?: number;
+  /** ms from sending the request to the complete response head; 0 disables. */
+  headersTimeout?: number;
+  /** ms allowed without body progress (between chunks, either side); 0 disables. Not a total duration. */
+  bodyTimeout?: number;
+  /** Bytes per second for each response; 0 for no limit. */
+  rateLimit?: number;
+  /** 'response' writes through ServerResponse; 'socket' takes the connection over and closes it afterwards. */
+  mode?: ProxyMode;
+  /** Client request headers forwarded besides the default set. */
+  forwardHeaders?: ForwardHeaders;
+  /** Redirects to follow (each hop re-checked against `allow`, credentials dropped across origins); 0 relays them. */
+  followRedirects?: number;
+  /** Largest request body streamed with body: 'request', in bytes; beyond it the client gets 413. 0 for no limit. */
+  maxBodySize?: number;
+}
+
+export interface ProxyOptions extends TransferSettings {
+  /** Most upstream transfers in flight at once. */
+  concurrency?: number;
+  /** Most transfers waiting for a slot; beyond it the client gets 503. */
+  maxQueue?: number;
+  /** ms a transfer may wait for a slot before the client gets 503; 0 waits without limit. */
+  queueTimeout?: number;
+  /** Seconds sent in Retry-After with every 503 the proxy produces. */
+  retryAfter?: number;
+  /** How X-Forwarded-For/-Proto/-Host are set: 'set' replaces the client's, 'append' extends a trusted chain, false sends none. */
+  xForwarded?: 'set' | 'append' | false;
+  /** An undici Dispatcher owned by the caller; otherwise the proxy creates an Agent and closes it on close(). */
+  dispatcher?: Dispatcher;
+  /** Upstreams that may be reached: bare origins, or a predicate. Anything else is refused before connecting. */
+  allow?: AllowOption;
+  /** RFC 9111 shared caching of GET/HEAD responses: true for the in-memory defaults, or cache options. */
+  cache?: boolean | CacheOptions;
+}
+
+export interface ProxyCallOptions extends TransferSettings {
+  method?: string;
+  /**
+   * The request target sent upstream byte for byte (origin-form: `/path?query`), instead of
+   * the URL's parsed and normalised path; the URL then only names the origin. For proxies
+   * passing a client's `req.url` on unchanged. Visible ASCII only, starting with '/', no '#'.
+   */
+  path?: string;
+  /** Request headers for the upstream; they override anything forwarded from the client. */
+  headers?: Record<string, string | string[] | undefined>;
+  /** 'request' streams the incoming request body (if it has one); otherwise the body to send. */
+  body?: RequestBody;
+  onHeaders?: OnHeaders;
+  onError?: OnError;
+  onComplete?: OnComplete;
+  /** Aborting it aborts the transfer at whatever stage it is. */
+  signal?: AbortSignal;
+  /** false bypasses the proxy's cache for this call (no lookup, no store). */
+  cache?: boolean;
+  /**
+   * Performs offload instructions (Offload-*, X-Accel-Redirect, X-Sendfile) found in the
+   * upstream's response head instead of relaying it. Pass the same object every call.
+   */
+  offload?: OffloadRules;
+}
+
+/** Counters for tests and operators. */
+export interface ProxyStats {
+  /** Transfers holding a concurrency slot. */
+  inFlight: number;
+  /** Transfers waiting for a slot. */
+  queued: number;
+  /** Upstream connections open in the dispatcher (as reported by its connect/disconnect events). */
+  upstreamSockets: number;
+  closing: boolean;
+  /** Present when the proxy has a cache. */
+  cache?: CacheStats;
+}
+
+/** Cache counters, part of `proxy.stats`. */
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  revalidated: number;
+  stale: number;
+  /** Requests waiting for a concurrent request for the same URL (coalescing). */
+  waiting: number;
+}
+
+export interface CloseOptions {
+  /** ms in-flight transfers may keep running before they are aborted; default 30 000. */
+  timeout?: number;
+}
