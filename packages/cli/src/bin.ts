@@ -17,12 +17,10 @@ function version(): string {
   return manifest.version;
 }
 
-/** Adds where a key came from to an engine message that names it (`offload.accel prefix …`). */
-function withSource(message: string, sources: Record<string, string>): string {
-  const key = Object.keys(sources)
-    .sort((a, b) => b.length - a.length)
-    .find((k) => message.includes(k));
-  return key ? `${message} (${sources[key]})` : message;
+/** Adds where the option an engine error names (`err.option`, a config key) came from. */
+function withSource(err: Error & { option?: string }, sources: Record<string, string>): string {
+  const source = err.option === undefined ? undefined : sources[err.option];
+  return source ? `${err.message} (${source})` : err.message;
 }
 
 async function main(): Promise<void> {
@@ -45,7 +43,7 @@ async function main(): Promise<void> {
   } catch (err) {
     // The engine validates its options too; anything it refuses is a configuration error.
     const invalid = (err as { code?: string }).code === 'HANDOFF_INVALID_OPTIONS';
-    const message = invalid ? withSource((err as Error).message, command.sources) : (err as Error).message;
+    const message = invalid ? withSource(err as Error, command.sources) : (err as Error).message;
     process.stderr.write(`handoff: ${invalid ? 'invalid configuration: ' : 'failed to start: '}${message}\n`);
     process.exitCode = invalid ? EXIT_CONFIG : EXIT_FAILED;
     return;

@@ -1,7 +1,18 @@
 import http from 'node:http';
-import { createProxy, resolveOffloadRules, type OffloadKind, type OffloadRules, type HandoffProxy, type ProxyOutcome } from '@handoff/core';
+import {
+  ProxyError,
+  createProxy,
+  declaredTooLarge,
+  isProxyError,
+  refuse,
+  resolveOffloadRules,
+  type HandoffProxy,
+  type OffloadKind,
+  type OffloadRules,
+  type ProxyOutcome,
+} from '@handoff/core';
 import type { SidecarConfig } from './config/keys';
-import { backendTarget, forwardedNames, hasBody } from './forward';
+import { backendTarget } from './forward';
 import { createAdminServer } from './admin';
 import { closeServer, listen } from './listen';
 import { logError, pathOf } from './log';
@@ -62,37 +73,30 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
   // RELIABILITY B14: 100 Continue only for a body that will be read; one declared over
   // maxBodySize gets its 413 straight away (the engine checks the declared length first).
   server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const declared = Number(req.headers['content-length']);
-    if (!(config.maxBodySize > 0 && declared > config.maxBodySize)) res.writeContinue();
+    if (!declaredTooLarge(req, config.maxBodySize)) res.writeContinue();
     forward(req, res);
   });
+
+  function refused(req: http.IncomingMessage, res: http.ServerResponse, err: ProxyError, close = false): void {
+    metrics.refused(err.status, err.code);
+    logError(`${req.method} ${pathOf(req.url)} ${err.status} ${err.code}: ${err.message}`);
+    refuse(req, res, err, { retryAfter: config.retryAfter, close });
+  }
 
   function forward(req: http.IncomingMessage, res: http.ServerResponse): void {
     const target = backendTarget(config.backend, req.url);
     if (!target) {
-      metrics.refused(400, 'bad_request_target');
-      logError(`${req.method} ${pathOf(req.url)} 400 bad_request_target: only origin-form targets (visible ASCII, no '#') that stay under the backend's path are forwarded`);
-      res.writeHead(400, { 'content-type': 'text/plain', 'cache-control': 'no-store', connection: 'close' }).end('400 Bad Request\n');
-      return;
+      const message = "only origin-form targets (visible ASCII, no '#') that stay under the backend's path are forwarded";
+      return refused(req, res, new ProxyError('HANDOFF_BAD_REQUEST_TARGET', message), true);
     }
     let handle;
     try {
-      handle = proxy.fetch(req, res, target.origin, {
-        method: req.method,
-        path: target.path,
-        forwardHeaders: forwardedNames(req),
-        body: hasBody(req) ? 'request' : undefined,
-        offload,
-      });
+      // Every client field goes to the backend (it is the application): the engine still
+      // drops hop-by-hop, proxy and instruction fields, and sets its own X-Forwarded-*.
+      handle = proxy.fetch(req, res, target.origin, { method: req.method, path: target.path, forwardHeaders: 'all', body: 'request', offload });
     } catch (err) {
       // Only arguments the engine refuses end up here; nothing has been written yet.
-      const status = (err as { status?: number }).status ?? 500;
-      const code = (err as { code?: string }).code ?? 'HANDOFF_INVALID_OPTIONS';
-      metrics.refused(status, code);
-      logError(`${req.method} ${pathOf(req.url)} ${status} ${code}: ${(err as Error).message}`);
-      if (!res.headersSent) res.writeHead(status, { 'content-type': 'text/plain', 'cache-control': 'no-store' });
-      res.end(`${status} ${http.STATUS_CODES[status] ?? ''}\n`);
-      return;
+      return refused(req, res, isProxyError(err) ? err : new ProxyError('HANDOFF_INVALID_OPTIONS', String(err), { cause: err }));
     }
     void handle.done.then((outcome) => onOutcome(req, outcome));
   }

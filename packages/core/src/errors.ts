@@ -22,6 +22,8 @@ export const ERROR_STATUS = {
   HANDOFF_HOOK_FAILED: 502,
   HANDOFF_INVALID_HEADER: 502,
   HANDOFF_REQUEST_BODY: 400,
+  /** A request target the proxy does not forward (not origin-form, or climbing out of a base path). */
+  HANDOFF_BAD_REQUEST_TARGET: 400,
   HANDOFF_REQUEST_TIMEOUT: 408,
   HANDOFF_REQUEST_TOO_LARGE: 413,
   HANDOFF_TARGET_FORBIDDEN: 403,

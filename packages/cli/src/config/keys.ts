@@ -3,7 +3,7 @@
  * and flag derived from its name (`offload.sendfileRoots` → HANDOFF_OFFLOAD_SENDFILE_ROOTS,
  * --offload-sendfile-roots). `--help` and the README table are written from this list.
  */
-import { DEFAULT_KEEP_HEADERS } from '@handoff/core';
+import { DEFAULT_KEEP_HEADERS, isAccelBase, isAccelPrefix } from '@handoff/core';
 import {
   address,
   choice,
@@ -62,7 +62,7 @@ export interface KeyDef {
 function accelMap(value: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [prefix, target] of pairs(value)) {
-    if (!prefix.startsWith('/') || !prefix.endsWith('/') || /[\s?#%\\]/.test(prefix)) {
+    if (!isAccelPrefix(prefix)) {
       throw new ConfigError(`prefix must be a plain path that starts and ends with / (like /internal/), got ${JSON.stringify(prefix)}`);
     }
     let url: URL;
@@ -72,7 +72,7 @@ function accelMap(value: unknown): Record<string, string> {
       if (err instanceof ConfigError) err.message = `target for ${prefix} ${err.message}`;
       throw err;
     }
-    if (!url.pathname.endsWith('/')) {
+    if (!isAccelBase(url)) {
       throw new ConfigError(`target for ${prefix} must end with / (the prefix is replaced by its path), got ${JSON.stringify(target)}`);
     }
     out[prefix] = url.href;

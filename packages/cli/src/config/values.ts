@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { MAX_DELAY, isToken } from '@handoff/core';
 
 /** A bad configuration value; `bin.ts` prints it on one line and exits with 2. */
 export class ConfigError extends Error {
@@ -36,13 +37,17 @@ export function integer(value: unknown, min: number, max = Number.MAX_SAFE_INTEG
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000 };
 
-/** Milliseconds: an integer, or a string with a unit (`500ms`, `30s`, `2m`). */
+/** Milliseconds: an integer, or a string with a unit (`500ms`, `30s`, `2m`); at most what a Node timer can wait. */
 export function duration(value: unknown): number {
-  if (typeof value === 'number') return integer(value, 0);
-  const match = typeof value === 'string' ? /^(\d+)\s*(ms|s|m)?$/.exec(value.trim()) : null;
-  if (!match) fail(`must be a duration in ms, or with a unit (500ms, 30s, 2m), got ${show(value)}`);
-  const ms = Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms']!;
-  if (!Number.isSafeInteger(ms)) fail(`is too large, got ${show(value)}`);
+  let ms: number;
+  if (typeof value === 'number') {
+    ms = integer(value, 0);
+  } else {
+    const match = typeof value === 'string' ? /^(\d+)\s*(ms|s|m)?$/.exec(value.trim()) : null;
+    if (!match) fail(`must be a duration in ms, or with a unit (500ms, 30s, 2m), got ${show(value)}`);
+    ms = Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms']!;
+  }
+  if (!(ms <= MAX_DELAY)) fail(`must be at most ${MAX_DELAY} ms (about 24.8 days, the longest a Node timer waits), got ${show(value)}`);
   return ms;
 }
 
@@ -135,10 +140,8 @@ export function pairs(value: unknown): Array<[string, unknown]> {
   fail(`must be a map of key: value, got ${show(value)}`);
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
 export function headerName(value: unknown): string {
-  if (typeof value !== 'string' || !TOKEN.test(value)) fail(`must be a header name, got ${show(value)}`);
+  if (typeof value !== 'string' || !isToken(value)) fail(`must be a header name, got ${show(value)}`);
   return value.toLowerCase();
 }
 

@@ -86,7 +86,7 @@ function accelRoutes(value: unknown): AccelRoute[] {
   }
   const routes: AccelRoute[] = [];
   for (const [prefix, target] of Object.entries(value as Record<string, unknown>)) {
-    if (!prefix.startsWith('/') || !prefix.endsWith('/') || !isFieldValue(prefix) || /[?#\\%]/.test(prefix) || hasDotSegment(prefix)) {
+    if (!isAccelPrefix(prefix)) {
       throw invalid('offload.accel', `offload.accel prefix ${JSON.stringify(prefix)} must be a plain path that starts and ends with '/'`);
     }
     let base: URL;
@@ -98,7 +98,7 @@ function accelRoutes(value: unknown): AccelRoute[] {
     if ((base.protocol !== 'http:' && base.protocol !== 'https:') || base.username || base.password || base.search || base.hash) {
       throw invalid('offload.accel', `offload.accel[${JSON.stringify(prefix)}] must be an http(s) URL without credentials, query or fragment`);
     }
-    if (!base.pathname.endsWith('/')) {
+    if (!isAccelBase(base)) {
       throw invalid('offload.accel', `offload.accel[${JSON.stringify(prefix)}] must end with '/', got ${JSON.stringify(target)}`);
     }
     routes.push({ prefix, base });
@@ -149,6 +149,19 @@ function keepPolicy(value: unknown): (name: string) => boolean {
     names.add(name);
   }
   return (name) => names.has(name);
+}
+
+/**
+ * Whether `prefix` may be an X-Accel-Redirect prefix: a plain path that starts and ends with
+ * '/', without whitespace or other controls, `?`, `#`, `%`, `\` or dot segments.
+ */
+export function isAccelPrefix(prefix: string): boolean {
+  return prefix.startsWith('/') && prefix.endsWith('/') && isFieldValue(prefix) && !/[\s?#\\%]/.test(prefix) && !hasDotSegment(prefix);
+}
+
+/** Whether an http(s) URL without credentials, query or fragment may be an accel base: its path ends with '/' (the prefix is replaced by it). */
+export function isAccelBase(base: URL): boolean {
+  return base.pathname.endsWith('/');
 }
 
 /** Whether a path has a `.` or `..` segment, split on `/` and `\`. */

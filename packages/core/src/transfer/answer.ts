@@ -3,6 +3,7 @@ import type { ProxyError } from '../errors';
 import { mergePresetHeaders } from '../headers/preset-headers';
 import { checkResponseHead } from '../headers/validate';
 import type { Sink } from '../sink/sink';
+import { hasRequestBody } from '../upstream/request-body';
 import type { ErrorAnswer, OnError, ResponseHead } from '../types';
 
 /** A failure's answer, ready to write: a validated head and the whole body. */
@@ -78,11 +79,13 @@ export function writeAnswer(sink: Sink, response: ErrorResponse, req: IncomingMe
 /**
  * Answers a request the proxy refuses before any transfer (a request target it cannot
  * forward, arguments it throws for) with the same default answer a failed transfer gets.
+ * The connection is closed when asked (`close`, for a request that makes no sense on it)
+ * or when an upload may still be unread.
  */
-export function refuse(req: IncomingMessage, res: ServerResponse, error: ProxyError, retryAfter = 1): void {
-  const response = defaultErrorResponse(error, retryAfter);
+export function refuse(req: IncomingMessage, res: ServerResponse, error: ProxyError, options: { retryAfter?: number; close?: boolean } = {}): void {
+  const response = defaultErrorResponse(error, options.retryAfter ?? 1);
   const headers = response.head.headers;
-  if (!req.complete && req.httpVersionMajor === 1) headers.connection = 'close';
+  if (req.httpVersionMajor === 1 && (options.close || (hasRequestBody(req) && !req.complete))) headers.connection = 'close';
   if (!res.headersSent) res.writeHead(response.head.status, headers);
   res.end(req.method === 'HEAD' ? undefined : response.body);
 }
