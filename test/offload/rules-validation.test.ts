@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { createProxy, ProxyError, resolveOffloadRules, type OffloadRules } from '@handoff/core';
+import { createProxy, ProxyError, validateOffloadRules, type OffloadRules } from '@handoff/core';
+import { resolveOffloadRules } from '../../packages/core/src/offload/rules';
 import { offload } from '@handoff/koa';
 import { request } from '../helpers/client';
 import { listen } from '../helpers/servers';
@@ -30,7 +31,7 @@ describe('offload rules are validated where they enter, with messages that say w
   ])('%s', (_what, rules, message) => {
     let thrown: unknown;
     try {
-      resolveOffloadRules(rules());
+      validateOffloadRules(rules());
     } catch (err) {
       thrown = err;
     }

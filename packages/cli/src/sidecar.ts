@@ -5,7 +5,7 @@ import {
   declaredTooLarge,
   isProxyError,
   refuse,
-  resolveOffloadRules,
+  validateOffloadRules,
   type HandoffProxy,
   type OffloadKind,
   type OffloadRules,
@@ -44,7 +44,7 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
     followRedirects: config.offload.followRedirects,
     keepHeaders: config.offload.keepHeaders,
   };
-  resolveOffloadRules(offload);
+  validateOffloadRules(offload);
   const proxy = createProxy({
     concurrency: config.concurrency,
     maxQueue: config.maxQueue,

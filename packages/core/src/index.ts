@@ -23,7 +23,7 @@ export type {
 export type { CacheOptions, RedisStoreOptions } from './cache/options';
 export type { CacheStatus } from './cache/trace';
 export type { AllowOption } from './upstream/allow';
-export { DEFAULT_KEEP_HEADERS, isAccelBase, isAccelPrefix, resolveOffloadRules, type OffloadKind, type OffloadRules } from './offload/rules';
+export { DEFAULT_KEEP_HEADERS, isAccelBase, isAccelPrefix, validateOffloadRules, type OffloadKind, type OffloadRules } from './offload/rules';
 export { hasOffloadInstruction } from './offload/instruction';
 export type { OffloadBody, OffloadRequest, OffloadResponse } from './offload/start';
 // For adapters and the sidecar: the rules they would otherwise copy.

@@ -8,7 +8,7 @@ import {
   isOffloadHeader,
   ProxyError,
   type HandoffProxy,
-  resolveOffloadRules,
+  validateOffloadRules,
   stripInstructionHeaders,
   type CloseOptions,
   type OffloadBody,
@@ -62,7 +62,7 @@ export function offload(options: OffloadOptions = {}): OffloadMiddleware {
   const { proxy: given, ...rules } = options;
   const owned = !isProxy(given);
   const proxy = isProxy(given) ? given : createProxy(given);
-  resolveOffloadRules(rules);
+  validateOffloadRules(rules);
   const engine: Engine = { proxy, rules };
   const apps = new WeakSet<Koa>();
 

@@ -164,6 +164,15 @@ export function isAccelBase(base: URL): boolean {
   return base.pathname.endsWith('/');
 }
 
+/**
+ * Validates offload rules now, throwing HANDOFF_INVALID_OPTIONS that names the option
+ * (`err.option`), so a bad configuration fails at startup rather than on the first request.
+ * The result is remembered for that object, as when it is passed to a call.
+ */
+export function validateOffloadRules(rules: OffloadRules): void {
+  resolveOffloadRules(rules);
+}
+
 /** Whether a path has a `.` or `..` segment, split on `/` and `\`. */
 export function hasDotSegment(value: string): boolean {
   return value.split(/[/\\]/).some((segment) => segment === '.' || segment === '..');
