@@ -109,7 +109,18 @@ export class BodyRelay {
 
   idleTimedOut(): void {
     if (this.#state !== 'streaming') return;
+    // A pipelined response waiting behind another on its connection cannot make progress:
+    // its idle clock starts when it becomes the connection's current one (touch()).
+    if (this.sink.queued) {
+      this.#idle!.refresh();
+      return;
+    }
     this.owner.relayStalled();
+  }
+
+  /** Restarts the idle clock: the sink can now take what it could not. */
+  touch(): void {
+    this.#idle?.refresh();
   }
 
   readonly #finished = (): void => {

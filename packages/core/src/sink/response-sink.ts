@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { constants, type Http2Stream } from 'node:http2';
 import type { Sink } from './sink';
 
 /** Writes through ServerResponse: keep-alive and HTTP/2 keep working, Node frames the body. */
@@ -7,6 +8,11 @@ export class ResponseSink implements Sink {
   private wrote = false;
 
   constructor(private readonly res: ServerResponse) {}
+
+  get queued(): boolean {
+    // Node assigns a pipelined response its connection only once the ones before it are done.
+    return this.res.socket == null;
+  }
 
   head(status: number, headers: Record<string, string | string[]>): void {
     this.res.writeHead(status, headers);
@@ -34,7 +40,11 @@ export class ResponseSink implements Sink {
   }
 
   abort(): void {
-    this.res.destroy();
+    // HTTP/2: a stream destroyed without an error is reset with NO_ERROR after the data,
+    // which clients take for a complete response. INTERNAL_ERROR makes the cut visible.
+    const stream = (this.res as { stream?: Http2Stream }).stream;
+    if (stream) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    else this.res.destroy();
   }
 
   flush(): void {

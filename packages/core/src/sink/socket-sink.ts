@@ -13,6 +13,8 @@ const LAST_CHUNK = '0\r\n\r\n';
  */
 export class SocketSink implements Sink {
   readonly keepsConnection = false;
+  /** Socket mode is admitted only once its response owns the connection (transfer 'waiting'). */
+  readonly queued = false;
   private readonly socket: Socket;
   private readonly http11: boolean;
   private chunked = false;

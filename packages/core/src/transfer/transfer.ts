@@ -39,8 +39,12 @@ export interface TransferHost extends UpstreamContext {
  */
 type State = 'waiting' | 'queued' | 'awaitingHead' | 'headHook' | 'streaming' | 'ending' | 'failing' | 'settled';
 
-/** States that hold a slot of the gate: leaving one releases it, exactly once. */
-const HOLDS_SLOT: ReadonlySet<State> = new Set(['awaitingHead', 'headHook', 'streaming', 'ending']);
+/**
+ * States that hold a slot of the gate: leaving one releases it, exactly once. The gate
+ * bounds upstream transfers, so the slot goes as soon as the source has ended, not when
+ * a slow client has read the rest from the proxy's buffers.
+ */
+const HOLDS_SLOT: ReadonlySet<State> = new Set(['awaitingHead', 'headHook', 'streaming']);
 
 /** Not a real target: the URL of a transfer whose instruction could not be read. */
 const NO_TARGET = new URL('about:blank');
@@ -126,6 +130,8 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BodyOwner
   // ClientOwner
 
   responseCurrent(): void {
+    // A response-mode relay waiting behind another response starts its idle clock now.
+    this.#relay?.touch();
     if (this.#state !== 'waiting') return;
     this.#state = 'queued';
     if (this.host.gate.enter(this)) this.admit();
@@ -217,9 +223,7 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BodyOwner
   }
 
   onResponseEnd(source: ResponseSource): void {
-    if (source !== this.#source || this.#state !== 'streaming') return;
-    this.#state = 'ending';
-    this.#relay!.end();
+    if (source === this.#source && this.#state === 'streaming') this.#end();
   }
 
   onResponseError(source: ResponseSource, err: ProxyError): void {
@@ -237,9 +241,7 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BodyOwner
   }
 
   relayFinished(): void {
-    if (this.#state !== 'ending') return;
-    this.host.gate.release();
-    this.#settle();
+    if (this.#state === 'ending') this.#settle();
   }
 
   // BodyOwner
@@ -275,9 +277,15 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BodyOwner
     if (final.hasBody || !source.hasBody) return;
     // A bodiless answer (HEAD client, or onHeaders chose 204/304): finish now and drop the
     // source's body (its connection is destroyed rather than pooled half-read).
-    this.#state = 'ending';
-    relay.end();
     this.#source!.abort(new ProxyError('HANDOFF_ABORTED', `Upstream body not needed: ${this.describe()}`));
+    this.#end();
+  }
+
+  /** The source has nothing more to send: its slot goes, and the relay finishes the client's response. */
+  #end(): void {
+    this.#state = 'ending';
+    this.host.gate.release();
+    this.#relay!.end();
   }
 
   #hookFailed(err: unknown): void {
