@@ -2,7 +2,7 @@ import http from 'node:http';
 import {
   ProxyError,
   createProxy,
-  declaredTooLarge,
+  expectContinue,
   isProxyError,
   refuse,
   validateOffloadRules,
@@ -70,12 +70,9 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
   // a stalled upload is bounded by bodyTimeout between chunks instead, slow headers by
   // Node's headersTimeout (60 s).
   const server = http.createServer({ requestTimeout: 0 }, forward);
-  // RELIABILITY B14: 100 Continue only for a body that will be read; one declared over
+  // RELIABILITY B14: 100 Continue only once the engine reads the body; one declared over
   // maxBodySize gets its 413 straight away (the engine checks the declared length first).
-  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (!declaredTooLarge(req, config.maxBodySize)) res.writeContinue();
-    forward(req, res);
-  });
+  server.on('checkContinue', expectContinue(forward));
 
   function refused(req: http.IncomingMessage, res: http.ServerResponse, err: ProxyError, close = false): void {
     metrics.refused(err.status, err.code);

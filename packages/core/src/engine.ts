@@ -31,6 +31,7 @@ export class Engine implements TransferHost {
   readonly #owned: boolean;
   readonly #transfers = new TransferList<Transfer>();
   #strict: { agent: Agent; dispatcher: Dispatcher } | undefined;
+  #buffered = 0;
   #closed: Promise<void> | undefined;
   #idle: (() => void) | undefined;
   #upstreamSockets = 0;
@@ -60,6 +61,16 @@ export class Engine implements TransferHost {
     };
     if (this.cache) stats.cache = this.cache.stats;
     return stats;
+  }
+
+  reserveBuffer(bytes: number): boolean {
+    if (this.#buffered + bytes > this.options.requestBufferTotal) return false;
+    this.#buffered += bytes;
+    return true;
+  }
+
+  releaseBuffer(bytes: number): void {
+    this.#buffered -= bytes;
   }
 
   start(transfer: Transfer): void {

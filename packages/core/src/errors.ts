@@ -25,6 +25,10 @@ export const ERROR_STATUS = {
   /** A request target the proxy does not forward (not origin-form, or climbing out of a base path). */
   HANDOFF_BAD_REQUEST_TARGET: 400,
   HANDOFF_REQUEST_TIMEOUT: 408,
+  /** The upload came slower than minDataRate.request. */
+  HANDOFF_REQUEST_TOO_SLOW: 408,
+  /** The client read slower than minDataRate.response: always after the head, so a cut connection. */
+  HANDOFF_RESPONSE_TOO_SLOW: 408,
   HANDOFF_REQUEST_TOO_LARGE: 413,
   HANDOFF_TARGET_FORBIDDEN: 403,
   HANDOFF_REDIRECT_FORBIDDEN: 502,

@@ -7,6 +7,7 @@ export type {
   CloseOptions,
   ErrorAnswer,
   ForwardHeaders,
+  MinDataRate,
   OnComplete,
   OnError,
   OnHeaders,
@@ -32,4 +33,5 @@ export { isOffloadHeader } from './http/fields';
 export { stripInstructionHeaders } from './headers/request-headers';
 export { declaredTooLarge, hasRequestBody } from './upstream/request-body';
 export { refuse } from './transfer/answer';
+export { expectContinue } from './continue';
 export { MAX_DELAY } from './options/values';

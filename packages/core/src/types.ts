@@ -79,6 +79,25 @@ export interface TransferSettings {
   followRedirects?: number;
   /** Largest request body streamed with body: 'request', in bytes; beyond it the client gets 413. 0 for no limit. */
   maxBodySize?: number;
+  /**
+   * With body: 'request', bodies up to this many bytes are read whole before the transfer
+   * waits for a slot (nginx's proxy_request_buffering), so a slow upload never holds one;
+   * larger ones stream. 0 streams every body.
+   */
+  requestBuffer?: number;
+  /** The slowest a client may send its body or read the response (Kestrel's minimum data rates); false for no minimum. */
+  minDataRate?: MinDataRate | false;
+}
+
+/**
+ * Minimum data rates, in bytes per second, enforced after `grace` ms: below `request` the
+ * upload is refused with 408; below `response` (while the proxy waits for the client to
+ * read) the response is cut. 0 disables one direction.
+ */
+export interface MinDataRate {
+  request?: number;
+  response?: number;
+  grace?: number;
 }
 
 export interface ProxyOptions extends TransferSettings {
@@ -90,6 +109,8 @@ export interface ProxyOptions extends TransferSettings {
   queueTimeout?: number;
   /** Seconds sent in Retry-After with every 503 the proxy produces. */
   retryAfter?: number;
+  /** Most bytes held at once by request bodies being read whole (requestBuffer); past it, bodies stream. */
+  requestBufferTotal?: number;
   /** How X-Forwarded-For/-Proto/-Host are set: 'set' replaces the client's, 'append' extends a trusted chain, false sends none. */
   xForwarded?: 'set' | 'append' | false;
   /** An undici Dispatcher owned by the caller; otherwise the proxy creates an Agent and closes it on close(). */

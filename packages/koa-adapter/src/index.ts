@@ -12,6 +12,7 @@ import {
 
 export {
   ProxyError,
+  expectContinue,
   isProxyError,
   type CacheOptions,
   type CacheStats,

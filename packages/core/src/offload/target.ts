@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { pathToFileURL } from 'node:url';
-import { toProxyError, type ProxyError } from '../errors';
+import { ProxyError, describeTarget, toProxyError } from '../errors';
 import { buildTargetHeaders } from '../headers/request-headers';
 import type { ResolvedProxyOptions } from '../options/resolve';
 import type { Instruction } from './instruction';
@@ -38,6 +38,16 @@ export function targetHeaders(
   if (instruction.kind === 'accel') return buildTargetHeaders(req, options, {});
   const extra = instruction.forwardBody ? { ...offload.bodyHeaders, ...instruction.headers } : instruction.headers;
   return buildTargetHeaders(req, options, extra);
+}
+
+/** Not a real target: the URL of a transfer whose instruction could not be read. */
+const NO_TARGET = new URL('about:blank');
+
+/** `GET http://target/path`, for messages about a transfer that starts from an instruction (`method`: the call's). */
+export function describeStart(start: OffloadStart | ProxyError, method: string): string {
+  if (start instanceof ProxyError) return describeTarget(method, NO_TARGET);
+  const { instruction } = start;
+  return describeTarget(instruction.kind === 'url' ? instruction.method : method, targetUrl(instruction));
 }
 
 /** An instruction error, with the request that carried it named. */

@@ -15,6 +15,10 @@ export const DEFAULTS = {
   forwardHeaders: [] as readonly string[],
   followRedirects: 0,
   maxBodySize: 0,
+  requestBuffer: 64 * 1024,
+  requestBufferTotal: 64 * 1024 * 1024,
+  /** Kestrel's defaults: 240 bytes/s each way, after a 5 s grace period. */
+  minDataRate: { request: 240, response: 240, grace: 5_000 },
 };
 
 /** `close()`'s default deadline for in-flight transfers, in ms. */

@@ -34,6 +34,12 @@ export interface ResolvedSettings {
   forwardHeaders: ForwardPolicy;
   followRedirects: number;
   maxBodySize: number;
+  requestBuffer: number;
+  /** Bytes per second, 0 for no minimum. */
+  minRequestRate: number;
+  minResponseRate: number;
+  /** ms before the minimum rates apply. */
+  rateGrace: number;
 }
 
 export interface ResolvedProxyOptions extends ResolvedSettings {
@@ -41,6 +47,7 @@ export interface ResolvedProxyOptions extends ResolvedSettings {
   maxQueue: number;
   queueTimeout: number;
   retryAfter: number;
+  requestBufferTotal: number;
   xForwarded: 'set' | 'append' | false;
   dispatcher: Dispatcher | undefined;
   allow: AllowOption | undefined;
@@ -104,7 +111,22 @@ function mode(value: unknown, fallback: ProxyMode): ProxyMode {
   return value;
 }
 
+function minDataRate(value: unknown, base: ResolvedSettings): { request: number; response: number; grace: number } {
+  if (value == null) return { request: base.minRequestRate, response: base.minResponseRate, grace: base.rateGrace };
+  if (value === false) return { request: 0, response: 0, grace: base.rateGrace };
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw invalid('minDataRate', 'minDataRate must be { request?, response?, grace? } (bytes per second, ms) or false');
+  }
+  const rates = value as { request?: unknown; response?: unknown; grace?: unknown };
+  return {
+    request: integer(rates.request, 'minDataRate.request', 0, base.minRequestRate),
+    response: integer(rates.response, 'minDataRate.response', 0, base.minResponseRate),
+    grace: duration(rates.grace, 'minDataRate.grace', base.rateGrace),
+  };
+}
+
 function settings(options: TransferSettings, base: ResolvedSettings, perCall: boolean): ResolvedSettings {
+  const rates = minDataRate(options.minDataRate, base);
   return {
     connectTimeout: duration(options.connectTimeout, 'connectTimeout', base.connectTimeout),
     headersTimeout: duration(options.headersTimeout, 'headersTimeout', base.headersTimeout),
@@ -114,6 +136,10 @@ function settings(options: TransferSettings, base: ResolvedSettings, perCall: bo
     forwardHeaders: forwardPolicy(options.forwardHeaders, base.forwardHeaders, perCall),
     followRedirects: integer(options.followRedirects, 'followRedirects', 0, base.followRedirects),
     maxBodySize: integer(options.maxBodySize, 'maxBodySize', 0, base.maxBodySize),
+    requestBuffer: integer(options.requestBuffer, 'requestBuffer', 0, base.requestBuffer),
+    minRequestRate: rates.request,
+    minResponseRate: rates.response,
+    rateGrace: rates.grace,
   };
 }
 
@@ -127,13 +153,21 @@ export function resolveProxyOptions(options: ProxyOptions = {}): ResolvedProxyOp
   if (dispatcher != null && typeof (dispatcher as Dispatcher).dispatch !== 'function') {
     throw invalid('dispatcher', 'dispatcher must be an undici Dispatcher');
   }
-  const base: ResolvedSettings = { ...DEFAULTS, forwardHeaders: NONE };
+  const { minDataRate: rates, ...defaults } = DEFAULTS;
+  const base: ResolvedSettings = {
+    ...defaults,
+    forwardHeaders: NONE,
+    minRequestRate: rates.request,
+    minResponseRate: rates.response,
+    rateGrace: rates.grace,
+  };
   return {
     ...settings(options, base, false),
     concurrency: integer(options.concurrency, 'concurrency', 1, DEFAULTS.concurrency),
     maxQueue: integer(options.maxQueue, 'maxQueue', 0, DEFAULTS.maxQueue),
     queueTimeout: duration(options.queueTimeout, 'queueTimeout', DEFAULTS.queueTimeout),
     retryAfter: integer(options.retryAfter, 'retryAfter', 0, DEFAULTS.retryAfter),
+    requestBufferTotal: integer(options.requestBufferTotal, 'requestBufferTotal', 0, DEFAULTS.requestBufferTotal),
     xForwarded,
     dispatcher: dispatcher ?? undefined,
     allow: options.allow ?? undefined,
@@ -157,6 +191,10 @@ export function resolveCallOptions(options: ProxyCallOptions | undefined, base: 
     forwardHeaders: s.forwardHeaders,
     followRedirects: s.followRedirects,
     maxBodySize: s.maxBodySize,
+    requestBuffer: s.requestBuffer,
+    minRequestRate: s.minRequestRate,
+    minResponseRate: s.minResponseRate,
+    rateGrace: s.rateGrace,
     method: o.method == null ? 'GET' : method(o.method),
     path: o.path == null ? undefined : requestTarget(o.path),
     headers: requestHeaders(o.headers),

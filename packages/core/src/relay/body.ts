@@ -1,4 +1,5 @@
 import type { Throttle } from 'stream-throttle';
+import { MAX_DELAY } from '../options/values';
 import type { Sink } from '../sink/sink';
 import { createThrottle } from '../throttle/throttle';
 import type { ClientHead } from './head';
@@ -8,10 +9,22 @@ import type { ResponseSource } from './source';
 export interface RelayOwner {
   /** No body progress in either direction for `bodyTimeout`. */
   relayStalled(): void;
+  /** The client took longer than the minimum response rate allows to accept `owed` bytes (waited `ms`). */
+  relayTooSlow(owed: number, ms: number): void;
   /** The throttle failed. */
   relayFailed(err: unknown): void;
   /** After `end()`: everything was handed to the OS. */
   relayFinished(): void;
+}
+
+export interface RelaySettings {
+  /** Bytes per second through the throttle; 0 for none. */
+  rate: number;
+  /** ms without progress in either direction before the owner hears `relayStalled`; 0 for none. */
+  bodyTimeout: number;
+  /** The minimum response rate in bytes per second, 0 for none, and the ms from the head before it applies. */
+  minRate: number;
+  grace: number;
 }
 
 /**
@@ -23,6 +36,12 @@ export interface RelayOwner {
  * whichever comes first: an upstream error parsed in the same read (a bad first chunk)
  * then still gets a clean 502 instead of a cut connection. undici reports such an error
  * when the socket's close callback runs, at the end of that loop turn.
+ *
+ * The minimum response rate is Kestrel's: each time the client holds the relay up (the
+ * sink asks to wait), it must take what is queued for it at that rate, and the clock
+ * runs only then. What the OS socket buffers hold is invisible here: the rate is checked
+ * at the granularity of the proxy's own buffers, so it cuts clients that read far slower
+ * than the rate, late rather than wrongly.
  */
 export class BodyRelay {
   /** Response body bytes written towards the client. */
@@ -35,18 +54,22 @@ export class BodyRelay {
   /** Made on the first backpressure pause (most small responses never pause), kept until stop(). */
   #onSinkDrain: (() => void) | undefined;
   #onThrottleDrain: (() => void) | undefined;
+  readonly #created = performance.now();
+  /** While the client holds the relay up: when that began, what it owed, and the deadline. */
+  #blockedAt = 0;
+  #owed = 0;
+  #slow: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly owner: RelayOwner,
     private readonly sink: Sink,
     private readonly source: ResponseSource,
     head: ClientHead,
-    rate: number,
-    private readonly bodyTimeout: number,
+    private readonly settings: RelaySettings,
   ) {
     this.#pendingHead = head;
     setImmediate(deferFlush, this);
-    if (rate > 0) this.#throttle = this.#createThrottle(rate);
+    if (settings.rate > 0) this.#throttle = this.#createThrottle(settings.rate);
   }
 
   /** Whether the head has gone out: after that, a failure can only cut the connection. */
@@ -68,6 +91,7 @@ export class BodyRelay {
     this.bytes += chunk.length;
     if (this.sink.write(chunk)) return;
     this.source.pause();
+    this.#blocked();
     if (!this.#onSinkDrain) this.sink.onDrain((this.#onSinkDrain = () => this.#resumeSource()));
   }
 
@@ -92,6 +116,7 @@ export class BodyRelay {
     this.#state = 'stopped';
     this.#pendingHead = undefined;
     clearTimeout(this.#idle);
+    clearTimeout(this.#slow);
     if (this.#onSinkDrain) this.sink.offDrain(this.#onSinkDrain);
     const throttle = this.#throttle;
     if (throttle) {
@@ -104,7 +129,13 @@ export class BodyRelay {
   flush(): void {
     if (this.#state === 'stopped') return;
     if (this.#pendingHead) this.#writeHead();
-    if (this.#state === 'streaming' && this.bodyTimeout > 0) this.#idle = setTimeout(idleTimedOut, this.bodyTimeout, this);
+    const { bodyTimeout } = this.settings;
+    if (this.#state === 'streaming' && bodyTimeout > 0) this.#idle = setTimeout(idleTimedOut, bodyTimeout, this);
+  }
+
+  tooSlow(): void {
+    if (this.#state === 'stopped') return;
+    this.owner.relayTooSlow(this.#owed, Math.round(performance.now() - this.#blockedAt));
   }
 
   idleTimedOut(): void {
@@ -134,7 +165,20 @@ export class BodyRelay {
     this.#headSent = true;
   }
 
+  /** The sink asked to wait: with a minimum rate, the client now has a deadline to take what it owes. */
+  #blocked(): void {
+    const { minRate, grace } = this.settings;
+    if (minRate === 0) return;
+    const now = performance.now();
+    this.#blockedAt = now;
+    this.#owed = this.sink.pending;
+    const ms = Math.max(grace - (now - this.#created), (this.#owed * 1000) / minRate);
+    clearTimeout(this.#slow);
+    this.#slow = setTimeout(tooSlow, Math.min(MAX_DELAY, Math.max(1, Math.ceil(ms))), this);
+  }
+
   #resumeSource(): void {
+    clearTimeout(this.#slow);
     if (this.#state !== 'streaming') return;
     this.#idle?.refresh();
     this.source.resume();
@@ -148,8 +192,10 @@ export class BodyRelay {
       this.bytes += chunk.length;
       if (this.sink.write(chunk)) return;
       throttle.pause();
+      this.#blocked();
       if (resumeThrottle) return;
       resumeThrottle = () => {
+        clearTimeout(this.#slow);
         this.#idle?.refresh();
         throttle.resume();
       };
@@ -164,6 +210,10 @@ export class BodyRelay {
 // Timer and immediate callbacks take the relay as their argument: no closure per request.
 function idleTimedOut(relay: BodyRelay): void {
   relay.idleTimedOut();
+}
+
+function tooSlow(relay: BodyRelay): void {
+  relay.tooSlow();
 }
 
 function flush(relay: BodyRelay): void {

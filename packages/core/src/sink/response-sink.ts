@@ -9,6 +9,10 @@ export class ResponseSink implements Sink {
 
   constructor(private readonly res: ServerResponse) {}
 
+  get pending(): number {
+    return this.res.writableLength;
+  }
+
   get queued(): boolean {
     // Node assigns a pipelined response its connection only once the ones before it are done.
     return this.res.socket == null;

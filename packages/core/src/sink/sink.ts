@@ -4,6 +4,8 @@ export interface Sink {
   readonly keepsConnection: boolean;
   /** Whether the response waits behind another on its connection (HTTP/1.1 pipelining): its writes are only buffered. */
   readonly queued: boolean;
+  /** Bytes written and not yet handed to the OS. */
+  readonly pending: number;
   /** Writes the status line and headers. `hasBody` is false for HEAD, 204 and 304. */
   head(status: number, headers: Record<string, string | string[]>, contentLength: number | null, hasBody: boolean): void;
   /** Writes body bytes; false asks the caller to wait for a 'drain'. */

@@ -19,6 +19,10 @@ export class SocketSink implements Sink {
   private readonly http11: boolean;
   private chunked = false;
 
+  get pending(): number {
+    return this.socket.writableLength;
+  }
+
   constructor(req: IncomingMessage) {
     this.socket = req.socket;
     this.http11 = req.httpVersionMajor === 1 && req.httpVersionMinor >= 1;

@@ -4,7 +4,7 @@ import type { Gate, Waiter } from '../gate/gate';
 import type { Instruction } from '../offload/instruction';
 import { fromBackend, targetSource, type Offload } from '../offload/performer';
 import type { OffloadStart } from '../offload/start';
-import { targetUrl } from '../offload/target';
+import { describeStart } from '../offload/target';
 import type { ResolvedCall } from '../options/resolve';
 import { BodyRelay, type RelayOwner } from '../relay/body';
 import { declaredLength, draftHead, finalHead, isPromise, runHook } from '../relay/head';
@@ -15,7 +15,9 @@ import { SocketSink } from '../sink/socket-sink';
 import type { ProxyOutcome, ResponseHead } from '../types';
 import { callExchange, type UpstreamContext } from '../upstream/context';
 import type { ExchangeListener, UpstreamExchange } from '../upstream/exchange';
-import { declaredTooLarge, type BodyOwner } from '../upstream/request-body';
+import { declaredTooLarge, type BodyPrefix } from '../upstream/request-body';
+import { RequestBuffer, bufferSize, type BufferOwner } from '../upstream/request-buffer';
+import type { UploadRate } from '../upstream/upload-rate';
 import { errorResponse, writeAnswer, type ErrorResponse } from './answer';
 import { ClientWatch, type ClientOwner } from './client';
 import type { Linked } from './list';
@@ -24,20 +26,24 @@ import type { Linked } from './list';
 export interface TransferHost extends UpstreamContext {
   readonly gate: Gate;
   readonly closing: boolean;
+  /** Takes `bytes` of the request-buffering budget; false when it has not that much left. */
+  reserveBuffer(bytes: number): boolean;
+  releaseBuffer(bytes: number): void;
   settled(transfer: Transfer): void;
 }
 
 /**
+ * - `buffering`: reading a small request body whole, before asking for a slot;
  * - `waiting`: socket mode, behind another response on the connection, not yet admitted;
  * - `queued`: waiting for a slot in the gate;
  * - `awaitingHead`: holds a slot, the source is asked, no head yet (only the source retries, and only here);
  * - `headHook`: a head arrived and an async `onHeaders` runs; the source is paused;
  * - `streaming`: the head is out (or about to be) and the body flows;
- * - `ending`: the source ended, the sink is finishing;
- * - `failing`: failed, the error answer is being written (the slot is already released);
+ * - `ending`: the source ended and gave its slot back; the sink is finishing;
+ * - `failing`: failed, the error answer is being written;
  * - `settled`: everything released, `done` resolved.
  */
-type State = 'waiting' | 'queued' | 'awaitingHead' | 'headHook' | 'streaming' | 'ending' | 'failing' | 'settled';
+type State = 'buffering' | 'waiting' | 'queued' | 'awaitingHead' | 'headHook' | 'streaming' | 'ending' | 'failing' | 'settled';
 
 /**
  * States that hold a slot of the gate: leaving one releases it, exactly once. The gate
@@ -46,16 +52,13 @@ type State = 'waiting' | 'queued' | 'awaitingHead' | 'headHook' | 'streaming' | 
  */
 const HOLDS_SLOT: ReadonlySet<State> = new Set(['awaitingHead', 'headHook', 'streaming']);
 
-/** Not a real target: the URL of a transfer whose instruction could not be read. */
-const NO_TARGET = new URL('about:blank');
-
 /**
  * One proxied request, from the gate to the last byte, as a state machine: every
  * transition is a method here, and what may happen in a state follows from the state
  * alone. The source (upstream exchange or file), the head pipeline, the body relay, the
  * error answer and the client's events each live in their own module.
  */
-export class Transfer implements Waiter, ExchangeListener, RelayOwner, BodyOwner, ClientOwner, Linked<Transfer> {
+export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwner, ClientOwner, Linked<Transfer> {
   readonly done: Promise<ProxyOutcome>;
   outcome: ProxyOutcome | undefined;
   listPrev: Transfer | undefined = undefined;
@@ -65,7 +68,11 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BodyOwner
   #source: ResponseSource | undefined;
   #relay: BodyRelay | undefined;
   #offload: Offload | undefined;
+  /** Set for `proxy.offload()`: the instruction to perform instead of asking `url`. */
   #pending: OffloadStart | ProxyError | undefined;
+  #upload: RequestBuffer | undefined;
+  #body: Buffer | BodyPrefix | undefined;
+  #reserved = 0;
   #status = 0;
   #error: ProxyError | undefined;
   #headersMs: number | undefined;
@@ -81,7 +88,6 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BodyOwner
     private readonly res: ServerResponse,
     private readonly url: URL,
     private readonly call: ResolvedCall,
-    /** Set for `proxy.offload()`: the instruction to perform instead of asking `url`. */
     pending?: OffloadStart | ProxyError,
   ) {
     this.done = new Promise((resolve) => (this.#resolve = resolve));
@@ -92,13 +98,9 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BodyOwner
   /** `GET http://host/path` for messages: the source's once there is one. */
   describe(): string {
     if (this.#source) return this.#source.describe();
-    const pending = this.#pending;
-    if (pending === undefined) {
-      const { call, url } = this;
-      return call.path === undefined ? describeTarget(call.method, url) : `${call.method} ${url.origin}${call.path}`;
-    }
-    if (pending instanceof ProxyError) return describeTarget(this.call.method, NO_TARGET);
-    return describeTarget(offloadMethod(pending.instruction, this.call.method), targetUrl(pending.instruction));
+    const { call, url } = this;
+    if (this.#pending) return describeStart(this.#pending, call.method);
+    return call.path === undefined ? describeTarget(call.method, url) : `${call.method} ${url.origin}${call.path}`;
   }
 
   /** Starts the transfer; the proxy owns the response from here on. */
@@ -110,12 +112,14 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BodyOwner
     if (this.#pending) this.#instructionMs = performance.now() - this.#started;
     if (this.host.closing) return this.#fail(new ProxyError('HANDOFF_CLOSED', `Proxy is shutting down: ${this.describe()}`));
     if (this.call.body === 'request' && declaredTooLarge(this.req, this.call.maxBodySize)) return this.requestBodyTooLarge();
-    // Socket mode writes on the connection itself: only once the response is the connection's own.
-    if (this.call.mode === 'socket' && !client.current) {
-      this.#state = 'waiting';
+    const size = this.#pending ? 0 : bufferSize(this.req, this.call);
+    if (size > 0 && this.host.reserveBuffer(size)) {
+      this.#reserved = size;
+      this.#state = 'buffering';
+      this.#upload = new RequestBuffer(this.req, this, this.call.requestBuffer, this.call);
       return;
     }
-    if (this.host.gate.enter(this)) this.admit();
+    this.#askForSlot();
   }
 
   abort(reason = 'aborted by the caller'): void {
@@ -132,9 +136,7 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BodyOwner
   responseCurrent(): void {
     // A response-mode relay waiting behind another response starts its idle clock now.
     this.#relay?.touch();
-    if (this.#state !== 'waiting') return;
-    this.#state = 'queued';
-    if (this.host.gate.enter(this)) this.admit();
+    if (this.#state === 'waiting') this.#askForSlot();
   }
 
   clientGone(): void {
@@ -148,6 +150,30 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BodyOwner
     this.abort('aborted by its signal');
   }
 
+  // BufferOwner
+
+  bodyBuffered(body: Buffer): void {
+    this.#bodyRead(body);
+  }
+
+  bodyOverflowed(prefix: BodyPrefix): void {
+    this.#bodyRead(prefix);
+  }
+
+  requestBodyStalled(): void {
+    this.#fail(new ProxyError('HANDOFF_REQUEST_TIMEOUT', `Client sent no request body bytes for ${this.call.bodyTimeout} ms: ${this.describe()}`));
+  }
+
+  requestBodyTooLarge(): void {
+    this.#fail(new ProxyError('HANDOFF_REQUEST_TOO_LARGE', `Request body exceeds maxBodySize (${this.call.maxBodySize} bytes): ${this.describe()}`));
+  }
+
+  requestBodyTooSlow(rate: UploadRate): void {
+    const { minRequestRate, rateGrace } = this.call;
+    const limit = `minDataRate.request: ${minRequestRate} bytes/s after ${rateGrace} ms`;
+    this.#fail(new ProxyError('HANDOFF_REQUEST_TOO_SLOW', `Client sent its request body too slowly (${rate.describe()}; ${limit}): ${this.describe()}`));
+  }
+
   // Waiter
 
   admit(): void {
@@ -159,7 +185,8 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BodyOwner
         this.#pending = undefined;
         this.#perform(pending as OffloadStart, undefined);
       } else {
-        this.#source = callExchange(this, this.host, this.req, this.call, this.url, this);
+        this.#source = callExchange(this, this.host, this.req, this.call, this.url, this, this.#body);
+        this.#body = undefined;
       }
       this.#source!.start();
     } catch (err) {
@@ -236,6 +263,12 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BodyOwner
     this.#fail(new ProxyError('HANDOFF_BODY_TIMEOUT', `No body progress for ${this.call.bodyTimeout} ms: ${this.describe()}`));
   }
 
+  relayTooSlow(owed: number, ms: number): void {
+    const { minResponseRate, rateGrace } = this.call;
+    const limit = `minDataRate.response: ${minResponseRate} bytes/s after ${rateGrace} ms`;
+    this.#fail(new ProxyError('HANDOFF_RESPONSE_TOO_SLOW', `Client read too slowly (${owed} bytes waiting for ${ms} ms; ${limit}): ${this.describe()}`));
+  }
+
   relayFailed(err: unknown): void {
     this.#fail(toProxyError(err, this.describe(), true));
   }
@@ -244,17 +277,24 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BodyOwner
     if (this.#state === 'ending') this.#settle();
   }
 
-  // BodyOwner
-
-  requestBodyStalled(): void {
-    this.#fail(new ProxyError('HANDOFF_REQUEST_TIMEOUT', `Client sent no request body bytes for ${this.call.bodyTimeout} ms: ${this.describe()}`));
-  }
-
-  requestBodyTooLarge(): void {
-    this.#fail(new ProxyError('HANDOFF_REQUEST_TOO_LARGE', `Request body exceeds maxBodySize (${this.call.maxBodySize} bytes): ${this.describe()}`));
-  }
-
   // Transitions
+
+  /** Into the gate: at once, or (socket mode, pipelined) once the response owns its connection. */
+  #askForSlot(): void {
+    if (this.call.mode === 'socket' && !this.#client!.current) {
+      this.#state = 'waiting';
+      return;
+    }
+    this.#state = 'queued';
+    if (this.host.gate.enter(this)) this.admit();
+  }
+
+  #bodyRead(body: Buffer | BodyPrefix): void {
+    if (this.#state !== 'buffering') return;
+    this.#upload = undefined;
+    this.#body = body;
+    this.#askForSlot();
+  }
 
   /** Performs an offload instruction in this transfer, holding the same slot: its target becomes the source. */
   #perform(start: OffloadStart, backendBody: Offload['backendBody']): void {
@@ -270,8 +310,9 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BodyOwner
       return this.#fail(new ProxyError('HANDOFF_INVALID_HEADER', `${by} an invalid response head (${final}): ${this.describe()}`));
     }
     this.#status = final.status;
-    const rate = final.hasBody && source.hasBody ? (source.rateLimit ?? this.#offload?.rate ?? this.call.rateLimit) : 0;
-    const relay = new BodyRelay(this, this.#sink, this.#source!, final, rate, this.call.bodyTimeout);
+    const call = this.call;
+    const rate = final.hasBody && source.hasBody ? (source.rateLimit ?? this.#offload?.rate ?? call.rateLimit) : 0;
+    const relay = new BodyRelay(this, this.#sink, this.#source!, final, { rate, bodyTimeout: call.bodyTimeout, minRate: call.minResponseRate, grace: call.rateGrace });
     this.#relay = relay;
     this.#state = 'streaming';
     if (final.hasBody || !source.hasBody) return;
@@ -303,6 +344,7 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BodyOwner
     this.#state = 'failing';
     this.#error = error;
     if (state === 'queued') this.host.gate.leave(this);
+    this.#upload?.stop();
     this.#source?.abort(error);
     const relay = this.#relay;
     relay?.stop();
@@ -331,6 +373,7 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BodyOwner
     this.#relay?.stop();
     this.#client?.stop();
     this.#offload?.backendBody?.abort(new Error('transfer settled'));
+    if (this.#reserved > 0) this.host.releaseBuffer(this.#reserved);
     const outcome: ProxyOutcome = { status: this.#status, bytes: this.#relay?.bytes ?? 0, durationMs: performance.now() - this.#started };
     if (this.#error) outcome.error = this.#error;
     if (this.#headersMs !== undefined) outcome.headersMs = this.#headersMs;
@@ -346,8 +389,4 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BodyOwner
       this.#resolve(outcome);
     }
   }
-}
-
-function offloadMethod(instruction: Instruction, fallback: string): string {
-  return instruction.kind === 'url' ? instruction.method : fallback;
 }

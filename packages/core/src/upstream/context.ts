@@ -5,7 +5,7 @@ import { buildRequestHeaders } from '../headers/request-headers';
 import type { ResolvedCall, ResolvedProxyOptions } from '../options/resolve';
 import type { AllowPolicy } from './allow';
 import { UpstreamExchange, type ExchangeListener } from './exchange';
-import { requestBody, type BodyOwner } from './request-body';
+import { requestBody, type BodyOwner, type BodyPrefix } from './request-body';
 
 /** What building an exchange needs from the proxy. */
 export interface UpstreamContext {
@@ -26,7 +26,7 @@ export function policies(...candidates: Array<AllowPolicy | undefined>): readonl
 
 /**
  * The exchange for a call's own upstream: the client's headers under the header policy, its
- * body under the call's limits, through the cache unless the call performs offloads (whose
+ * body (as read before admission, or streamed) under the call's limits, through the cache unless the call performs offloads (whose
  * answers are never stored, see the README's Caching limits).
  */
 export function callExchange(
@@ -36,10 +36,12 @@ export function callExchange(
   call: ResolvedCall,
   url: URL,
   bodyOwner: BodyOwner,
+  /** The client's body as read before admission: whole, or its start (request-buffer.ts). */
+  read?: Buffer | BodyPrefix,
 ): UpstreamExchange {
   const cache = call.cache && !call.offload ? context.cache : undefined;
   const headers = buildRequestHeaders(req, call, context.options);
-  const body = requestBody(req, call, bodyOwner);
+  const body = Buffer.isBuffer(read) ? read : requestBody(req, call, bodyOwner, read);
   return new UpstreamExchange(
     listener,
     { url, method: call.method, headers, body, rawPath: call.path, dispatcher: cache?.dispatcher ?? context.dispatcher, hops: 0, redirectedFrom: undefined },
