@@ -37,7 +37,10 @@ export interface SourceListener {
 export interface ResponseSource {
   /** Starts the request (or opens the file); events follow, possibly within this call. */
   start(): void;
-  /** No further event until `resume()`: an end that comes meanwhile is delivered then. */
+  /**
+   * No further data until `resume()`. The end may still come (undici ends a bodiless
+   * response even while paused): a source that has sent everything is done with.
+   */
   pause(): void;
   resume(): void;
   /** Stops it; no event follows. */

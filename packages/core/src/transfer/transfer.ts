@@ -38,12 +38,23 @@ export interface TransferHost extends UpstreamContext {
  * - `queued`: waiting for a slot in the gate;
  * - `awaitingHead`: holds a slot, the source is asked, no head yet (only the source retries, and only here);
  * - `headHook`: a head arrived and an async `onHeaders` runs; the source is paused;
+ * - `headHookDone`: the same, but the source has ended meanwhile (a bodiless response) and gave its slot back;
  * - `streaming`: the head is out (or about to be) and the body flows;
  * - `ending`: the source ended and gave its slot back; the sink is finishing;
  * - `failing`: failed, the error answer is being written;
  * - `settled`: everything released, `done` resolved.
  */
-type State = 'buffering' | 'waiting' | 'queued' | 'awaitingHead' | 'headHook' | 'streaming' | 'ending' | 'failing' | 'settled';
+type State =
+  | 'buffering'
+  | 'waiting'
+  | 'queued'
+  | 'awaitingHead'
+  | 'headHook'
+  | 'headHookDone'
+  | 'streaming'
+  | 'ending'
+  | 'failing'
+  | 'settled';
 
 /**
  * States that hold a slot of the gate: leaving one releases it, exactly once. The gate
@@ -234,13 +245,14 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
     source.pause();
     result.then(
       (final) => {
-        if (this.#state !== 'headHook') return;
+        const state = this.#state;
+        if (state !== 'headHook' && state !== 'headHookDone') return;
         this.#sendHead(final, length, head);
         // #sendHead moved on: to streaming, to ending (a bodiless answer), or failing.
         if ((this.#state as State) === 'streaming') source.resume();
       },
       (err: unknown) => {
-        if (this.#state === 'headHook') this.#hookFailed(err);
+        if (this.#state === 'headHook' || this.#state === 'headHookDone') this.#hookFailed(err);
       },
     );
   }
@@ -250,7 +262,12 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
   }
 
   onResponseEnd(source: ResponseSource): void {
-    if (source === this.#source && this.#state === 'streaming') this.#end();
+    if (source !== this.#source) return;
+    if (this.#state === 'streaming') return this.#end();
+    if (this.#state !== 'headHook') return;
+    // Bodiless, ended while the hook runs: the upstream is done, the head goes out when the hook is.
+    this.#state = 'headHookDone';
+    this.host.gate.release();
   }
 
   onResponseError(source: ResponseSource, err: ProxyError): void {
@@ -314,6 +331,10 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
     const rate = final.hasBody && source.hasBody ? (source.rateLimit ?? this.#offload?.rate ?? call.rateLimit) : 0;
     const relay = new BodyRelay(this, this.#sink, this.#source!, final, { rate, bodyTimeout: call.bodyTimeout, minRate: call.minResponseRate, grace: call.rateGrace });
     this.#relay = relay;
+    if (this.#state === 'headHookDone') {
+      this.#state = 'ending';
+      return relay.end();
+    }
     this.#state = 'streaming';
     if (final.hasBody || !source.hasBody) return;
     // A bodiless answer (HEAD client, or onHeaders chose 204/304): finish now and drop the

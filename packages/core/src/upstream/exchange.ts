@@ -59,8 +59,6 @@ export class UpstreamExchange implements ResponseSource, AttemptOwner {
   #trace: CacheTrace | undefined;
   /** The client's own validators, answered by the cache rather than sent upstream. */
   readonly #conditional: ClientConditional | undefined;
-  #paused = false;
-  #endHeld = false;
 
   constructor(listener: ExchangeListener, request: UpstreamRequest, settings: ExchangeSettings) {
     this.#listener = listener;
@@ -82,14 +80,10 @@ export class UpstreamExchange implements ResponseSource, AttemptOwner {
   }
 
   pause(): void {
-    this.#paused = true;
     this.#attempt?.pause();
   }
 
   resume(): void {
-    if (!this.#paused) return;
-    this.#paused = false;
-    if (this.#endHeld) return this.#end();
     this.#attempt?.resume();
   }
 
@@ -162,13 +156,7 @@ export class UpstreamExchange implements ResponseSource, AttemptOwner {
   }
 
   attemptEnd(): void {
-    if (this.#phase !== 'responding') return;
-    // undici ends a HEAD (or bodiless) response even while paused: the end waits for resume().
-    if (this.#paused) {
-      this.#endHeld = true;
-      return;
-    }
-    this.#end();
+    if (this.#phase === 'responding') this.#end();
   }
 
   attemptError(err: Error): void {
