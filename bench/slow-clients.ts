@@ -5,7 +5,6 @@
  * (slowhttptest -l, and a kill after its length + 15 s); every process it starts is killed
  * at the end. Writes bench/slow-clients.md.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
