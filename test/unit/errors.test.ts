@@ -3,6 +3,9 @@ import { ERROR_STATUS, ProxyError, describeTarget, isProxyError, toProxyError } 
 
 const TARGET = 'GET http://upstream.test/path';
 
+/** undici's typings omit the constructor's llhttp code argument (the error then carries `HPE_<code>`). */
+const HTTPParserError = errors.HTTPParserError as unknown as new (message: string, code?: string) => Error & { code?: string };
+
 /** An OS-style error: a message and a string `code`. */
 function osError(code: string, message = `${code} happened`): NodeJS.ErrnoException {
   return Object.assign(new Error(message), { code });
@@ -169,7 +172,7 @@ describe('toProxyError', () => {
   });
 
   it('maps an HPE_ code to HANDOFF_INVALID_RESPONSE, before or after headers', () => {
-    const err = new errors.HTTPParserError('Invalid status code', 'INVALID_STATUS');
+    const err = new HTTPParserError('Invalid status code', 'INVALID_STATUS');
     expect(err.code).toBe('HPE_INVALID_STATUS');
     for (const afterHeaders of [false, true]) {
       const result = mapped(err, afterHeaders);
@@ -180,7 +183,7 @@ describe('toProxyError', () => {
   });
 
   it('maps an HTTPParserError without an HPE_ code by its name', () => {
-    const err = new errors.HTTPParserError('Response does not match the HTTP/1.1 protocol');
+    const err = new HTTPParserError('Response does not match the HTTP/1.1 protocol');
     expect(err.code).toBeUndefined();
     expect(mapped(err).code).toBe('HANDOFF_INVALID_RESPONSE');
     expect(mapped(err, true).code).toBe('HANDOFF_INVALID_RESPONSE');
