@@ -126,7 +126,17 @@ describe('buildRequestHeaders', () => {
     it('never forwards hop-by-hop fields, proxy fields or expect, even when named', () => {
       const names = ['connection', 'keep-alive', 'te', 'upgrade', 'proxy-authorization', 'host', 'forwarded', 'x-real-ip', 'expect'];
       const sent = forwarded(
-        { connection: 'keep-alive', 'keep-alive': '5', te: 'trailers', upgrade: 'h2c', 'proxy-authorization': 'Basic p', host: 'h', forwarded: 'for=x', 'x-real-ip': '1', expect: '100-continue' },
+        {
+          connection: 'keep-alive',
+          'keep-alive': '5',
+          te: 'trailers',
+          upgrade: 'h2c',
+          'proxy-authorization': 'Basic p',
+          host: 'h',
+          forwarded: 'for=x',
+          'x-real-ip': '1',
+          expect: '100-continue',
+        },
         { forwardHeaders: names },
       );
       expect(sent).toEqual({});

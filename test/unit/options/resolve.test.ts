@@ -211,7 +211,11 @@ describe('resolveCallOptions', () => {
     ['forwardHeaders', { forwardHeaders: [''] }, 'forwardHeaders holds an invalid header name: ""'],
     ['offload', { offload: 'rules' }, 'offload must be an object of offload rules'],
     ['offload.accel', { offload: { accel: { nope: 'http://files/' } } }, `offload.accel prefix "nope" must be a plain path that starts and ends with '/'`],
-    ['offload.keepHeaders', { offload: { keepHeaders: ['etag'] } }, "offload.keepHeaders may not keep etag: it describes the handler's own body or connection, not the offloaded one"],
+    [
+      'offload.keepHeaders',
+      { offload: { keepHeaders: ['etag'] } },
+      "offload.keepHeaders may not keep etag: it describes the handler's own body or connection, not the offloaded one",
+    ],
   ])('names %s in the error for %j', (option, options, message) => {
     expect(thrown(() => call(options as ProxyCallOptions))).toMatchObject({ code: 'HANDOFF_INVALID_OPTIONS', option, message });
   });

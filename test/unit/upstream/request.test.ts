@@ -78,7 +78,13 @@ describe('redirected', () => {
     const next = redirected(first, { url: new URL('http://a.example/new'), method: 'GET', keepBody: false });
     expect(next.body).toBeUndefined();
     expect(next.method).toBe('GET');
-    expect(next.headers).toEqual({ accept: 'application/json', authorization: 'Bearer secret', cookie: 'sid=1', 'proxy-authorization': 'Basic p', 'x-trace': 't1' });
+    expect(next.headers).toEqual({
+      accept: 'application/json',
+      authorization: 'Bearer secret',
+      cookie: 'sid=1',
+      'proxy-authorization': 'Basic p',
+      'x-trace': 't1',
+    });
   });
 
   it('keeps the body when the hop keeps it', () => {
@@ -101,6 +107,8 @@ describe('redirected', () => {
     expect(second.redirectedFrom).toBe('POST http://a.example/old?raw');
     const third = redirected(second, { url: new URL('http://c.example/end'), method: 'GET', keepBody: false });
     expect(third.hops).toBe(2);
-    expect(describeRequest(third)).toBe('GET http://c.example/end (redirected from GET http://a.example/mid (redirected from POST http://a.example/old?raw))');
+    expect(describeRequest(third)).toBe(
+      'GET http://c.example/end (redirected from GET http://a.example/mid (redirected from POST http://a.example/old?raw))',
+    );
   });
 });
