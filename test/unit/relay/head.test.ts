@@ -1,0 +1,147 @@
+import http from 'node:http';
+import { declaredLength, draftHead, finalHead, runHook } from '../../../packages/core/src/relay/head';
+import type { SourceHead } from '../../../packages/core/src/relay/source';
+import type { ResponseHead } from '../../../packages/core/src/types';
+import { incoming } from '../helpers';
+
+function source(fields: Partial<SourceHead> = {}): SourceHead {
+  return { status: 200, headers: {}, length: 10, hasBody: true, headOnly: false, rateLimit: undefined, ...fields };
+}
+
+function exchange(method = 'GET') {
+  const req = incoming({}, { method });
+  return { req, res: new http.ServerResponse(req) };
+}
+
+describe('declaredLength', () => {
+  it("is the source's length for a request sent as it was", () => {
+    expect(declaredLength(source({ length: 10 }), exchange().req)).toBe(10);
+    expect(declaredLength(source({ length: null }), exchange().req)).toBeNull();
+  });
+
+  it('is 0 for a HEAD sent on behalf of a GET: the client gets an empty body', () => {
+    expect(declaredLength(source({ length: 10, headOnly: true }), exchange('GET').req)).toBe(0);
+    expect(declaredLength(source({ length: null, headOnly: true }), exchange('GET').req)).toBe(0);
+  });
+
+  it("is the source's length for the client's own HEAD", () => {
+    expect(declaredLength(source({ length: 10, headOnly: true }), exchange('HEAD').req)).toBe(10);
+  });
+
+  it("is the source's length for a bodiless status", () => {
+    expect(declaredLength(source({ status: 304, length: 10, headOnly: true }), exchange('GET').req)).toBe(10);
+    expect(declaredLength(source({ status: 204, length: null, headOnly: true }), exchange('GET').req)).toBeNull();
+  });
+});
+
+describe('draftHead', () => {
+  it("is the source's status and headers", () => {
+    const { req, res } = exchange();
+    expect(draftHead(source({ status: 201, headers: { 'content-type': 'text/plain' } }), req, res, undefined)).toEqual({
+      status: 201,
+      headers: { 'content-type': 'text/plain' },
+    });
+  });
+
+  it("applies an offload's kept headers, merging Vary", () => {
+    const { req, res } = exchange();
+    const head = draftHead(source({ headers: { vary: 'Accept', 'cache-control': 'public' } }), req, res, { vary: 'Cookie', 'cache-control': 'private' });
+    expect(head.headers).toEqual({ vary: 'Accept, Cookie', 'cache-control': 'private' });
+  });
+
+  it('frames an empty body for a HEAD sent on behalf of a GET', () => {
+    const { req, res } = exchange('GET');
+    expect(draftHead(source({ headOnly: true, headers: { 'content-length': '10' } }), req, res, undefined).headers).toEqual({ 'content-length': '0' });
+  });
+
+  it("leaves the length of the client's own HEAD, and of a bodiless status, alone", () => {
+    const head = exchange('HEAD');
+    expect(draftHead(source({ headOnly: true, headers: { 'content-length': '10' } }), head.req, head.res, undefined).headers).toEqual({
+      'content-length': '10',
+    });
+    const get = exchange('GET');
+    expect(draftHead(source({ status: 304, headOnly: true, headers: {} }), get.req, get.res, undefined).headers).toEqual({});
+  });
+
+  it('puts the headers the app set before the hand-off over the source, and removes them from the response', () => {
+    const { req, res } = exchange();
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-Count', 3);
+    const head = draftHead(source({ headers: { 'cache-control': 'max-age=60', etag: '"1"' } }), req, res, undefined);
+    expect(head.headers).toEqual({ 'cache-control': 'no-store', etag: '"1"', 'access-control-allow-origin': '*', 'x-count': '3' });
+    expect(res.getHeaderNames()).toEqual([]);
+  });
+});
+
+describe('runHook', () => {
+  const head = (): ResponseHead => ({ status: 200, headers: { 'x-a': '1' } });
+
+  it('returns the same head when a sync hook returns nothing (it may have changed it)', () => {
+    const original = head();
+    const result = runHook((h) => {
+      h.headers['x-b'] = '2';
+    }, original);
+    expect(result).toBe(original);
+    expect(original.headers).toEqual({ 'x-a': '1', 'x-b': '2' });
+  });
+
+  it('returns the replacement a sync hook returns, synchronously', () => {
+    const replacement = { status: 404, headers: {} };
+    expect(runHook(() => replacement, head())).toBe(replacement);
+  });
+
+  it('returns a promise of the head when the hook is async', async () => {
+    const original = head();
+    const result = runHook(async () => undefined, original);
+    expect(result).toBeInstanceOf(Promise);
+    await expect(result).resolves.toBe(original);
+  });
+
+  it('returns a promise of the replacement an async hook resolves to', async () => {
+    const replacement = { status: 410, headers: {} };
+    await expect(runHook(async () => replacement, head())).resolves.toBe(replacement);
+  });
+
+  it('throws what a sync hook throws, and rejects with what an async hook rejects with', async () => {
+    const boom = new Error('boom');
+    expect(() =>
+      runHook(() => {
+        throw boom;
+      }, head()),
+    ).toThrow(boom);
+    await expect(runHook(async () => Promise.reject(boom), head())).rejects.toBe(boom);
+  });
+});
+
+describe('finalHead', () => {
+  it('frames a valid head with its length and a body', () => {
+    expect(finalHead({ status: 200, headers: { 'content-length': '10' } }, 10, exchange().req)).toEqual({
+      status: 200,
+      headers: { 'content-length': '10' },
+      length: 10,
+      hasBody: true,
+    });
+  });
+
+  it('has no length when the head carries no content-length (chunked)', () => {
+    expect(finalHead({ status: 200, headers: {} }, 10, exchange().req)).toMatchObject({ length: null, hasBody: true });
+  });
+
+  it('says what is wrong with an invalid head', () => {
+    expect(finalHead({ status: 200, headers: { 'content-length': '9' } }, 10, exchange().req)).toBe(
+      'content-length "9" does not match the upstream body; remove it rather than change it',
+    );
+    expect(finalHead({ status: 99, headers: {} }, null, exchange().req)).toBe('status 99 is not a final status');
+  });
+
+  it('removes content-length from a 204 (RFC 9110 §8.6)', () => {
+    const head = finalHead({ status: 204, headers: { 'content-length': '10', 'x-a': '1' } }, 10, exchange().req);
+    expect(head).toEqual({ status: 204, headers: { 'x-a': '1' }, length: null, hasBody: false });
+  });
+
+  it('has no body for a HEAD or a 304', () => {
+    expect(finalHead({ status: 200, headers: { 'content-length': '10' } }, 10, exchange('HEAD').req)).toMatchObject({ length: 10, hasBody: false });
+    expect(finalHead({ status: 304, headers: {} }, null, exchange('GET').req)).toMatchObject({ hasBody: false });
+  });
+});
