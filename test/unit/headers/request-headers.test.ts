@@ -191,6 +191,16 @@ describe('buildRequestHeaders', () => {
       );
       expect(sent).toEqual({ 'x-kept': '1' });
     });
+
+    it("never forwards instruction headers with 'all', even without offload rules (a backend may trust them)", () => {
+      const sent = forwarded({ 'x-accel-mapping': '/=/etc/', 'x-sendfile-type': 'X-Accel-Redirect', 'offload-url': 'http://x/', 'x-kept': '1' }, { forwardHeaders: 'all' });
+      expect(sent).toEqual({ 'x-kept': '1' });
+    });
+
+    it('forwards an instruction header a call names, without offload rules (its own choice)', () => {
+      const sent = forwarded({ 'x-accel-buffering': 'no' }, { forwardHeaders: ['X-Accel-Buffering'] });
+      expect(sent).toEqual({ 'x-accel-buffering': 'no' });
+    });
   });
 
   describe('forwardHeaders as a predicate', () => {

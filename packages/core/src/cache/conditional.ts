@@ -28,12 +28,11 @@ export function notModified(conditional: ClientConditional, status: number, head
   if (status !== 200) return false;
   const etag = headers.etag;
   if (conditional.ifNoneMatch !== undefined) {
+    // `*` matches any current representation, with or without an ETag (§13.1.2).
+    if (conditional.ifNoneMatch.trim() === '*') return true;
     if (typeof etag !== 'string') return false;
     const opaque = weak(etag);
-    return conditional.ifNoneMatch.split(',').some((tag) => {
-      const candidate = tag.trim();
-      return candidate === '*' || weak(candidate) === opaque;
-    });
+    return entityTags(conditional.ifNoneMatch).some((tag) => weak(tag) === opaque);
   }
   const lastModified = headers['last-modified'];
   if (conditional.ifModifiedSince === undefined || typeof lastModified !== 'string') return false;
@@ -41,6 +40,16 @@ export function notModified(conditional: ClientConditional, status: number, head
   const modified = Date.parse(lastModified);
   return !Number.isNaN(since) && !Number.isNaN(modified) && modified <= since;
 }
+
+/**
+ * The entity-tags of an If-None-Match list (RFC 9110 §8.8.3): a comma separates them only
+ * outside the quotes, since an opaque tag may hold one (`"a,b"`).
+ */
+function entityTags(list: string): string[] {
+  return list.match(ENTITY_TAG) ?? [];
+}
+
+const ENTITY_TAG = /(?:W\/)?"[^"]*"/g;
 
 /** Weak comparison: W/"x" and "x" match. */
 function weak(tag: string): string {

@@ -33,7 +33,8 @@ function relayable(name: string, drop: Set<string> | undefined): boolean {
  * The upstream request's headers: the allowed client fields, then X-Forwarded-*,
  * then the call's own headers, which win. Hop-by-hop fields are dropped first,
  * so a client's `Connection: x-forwarded-for` cannot remove what the proxy adds.
- * With offload rules, instruction headers a client sent are never forwarded.
+ * Instruction headers a client sent are never forwarded with offload rules or with
+ * `forwardHeaders: 'all'`; only a call naming them forwards them, without offload rules.
  */
 export function buildRequestHeaders(req: IncomingMessage, call: ResolvedCall, proxy: ResolvedProxyOptions): Headers {
   const out: Headers = {};
@@ -46,7 +47,9 @@ export function buildRequestHeaders(req: IncomingMessage, call: ResolvedCall, pr
   for (const name in incoming) {
     const value = incoming[name];
     if (value === undefined || !relayable(name, drop)) continue;
-    if (offload && isOffloadHeader(name)) continue;
+    // 'all' never passes instruction headers on: a backend framework may trust them
+    // (Rack::Sendfile reads X-Sendfile-Type and X-Accel-Mapping from the request).
+    if ((offload || forward === FORWARD_ALL) && isOffloadHeader(name)) continue;
     // Body fields follow the body; `forwardHeaders: 'all'` never sends them without it.
     const wanted = BODY_FIELDS.has(name) ? forwardBody || (forward !== FORWARD_ALL && forward(name)) : isNegotiation(name) || forward(name);
     if (wanted) out[name] = value;

@@ -14,6 +14,7 @@ export interface UpstreamHead {
 }
 
 const DIGITS = /^\d+$/;
+const LEADING_ZEROS = /^0+(?=\d)/;
 
 /**
  * The fields of an upstream head as the client may get them: hop-by-hop fields and
@@ -40,8 +41,10 @@ export function parseUpstreamHead(parsed: ParsedHeaders): UpstreamHead {
     if (name === 'content-length') {
       const values = typeof value === 'string' ? [value] : value;
       for (const v of values) {
-        if (!DIGITS.test(v) || (length !== null && length !== v)) problem ??= `invalid content-length ${JSON.stringify(v)}`;
-        length = v;
+        // 1*DIGIT (RFC 9110 §8.6): leading zeros are allowed and say nothing; `007` is sent on as `7`.
+        const digits = DIGITS.test(v) ? v.replace(LEADING_ZEROS, '') : null;
+        if (digits === null || (length !== null && length !== digits)) problem ??= `invalid content-length ${JSON.stringify(v)}`;
+        length = digits ?? v;
       }
       headers[name] = length!;
       continue;

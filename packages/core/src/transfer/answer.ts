@@ -2,6 +2,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { ProxyError } from '../errors';
 import { mergePresetHeaders } from '../headers/preset-headers';
 import { checkResponseHead } from '../headers/validate';
+import { isBodilessStatus } from '../http/fields';
 import type { Sink } from '../sink/sink';
 import { hasRequestBody } from '../upstream/request-body';
 import type { ErrorAnswer, OnError, ResponseHead } from '../types';
@@ -11,6 +12,8 @@ export interface ErrorResponse {
   head: ResponseHead;
   body: Buffer;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** The default answer to a failure: a short text body naming the status, never the upstream URL. */
 export function defaultErrorResponse(error: ProxyError, retryAfter: number): ErrorResponse {
@@ -28,12 +31,14 @@ export function defaultErrorResponse(error: ProxyError, retryAfter: number): Err
 export function answerResponse(answer: ErrorAnswer): ErrorResponse | { problem: string } {
   const raw = answer.body ?? '';
   if (typeof raw !== 'string' && !(raw instanceof Uint8Array)) return { problem: 'body must be a string or Uint8Array' };
-  const body = typeof raw === 'string' ? Buffer.from(raw) : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(answer.headers ?? {})) headers[name.toLowerCase()] = value;
-  headers['content-length'] = String(body.length);
+  // A 204 or 304 has no body (RFC 9110 §6.4.1), and a 204 no Content-Length (§8.6).
+  const bodiless = isBodilessStatus(answer.status);
+  const body = bodiless ? EMPTY : typeof raw === 'string' ? Buffer.from(raw) : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  if (!bodiless) headers['content-length'] = String(body.length);
   const head = { status: answer.status, headers };
-  const problem = checkResponseHead(head, body.length);
+  const problem = checkResponseHead(head, bodiless ? null : body.length);
   return problem ? { problem } : { head, body };
 }
 
@@ -69,8 +74,8 @@ export function writeAnswer(sink: Sink, response: ErrorResponse, req: IncomingMe
   const headers = response.head.headers;
   mergePresetHeaders(res, headers, false);
   if (!req.complete && sink.keepsConnection && req.httpVersionMajor === 1) headers.connection = 'close';
-  const hasBody = req.method !== 'HEAD';
-  sink.head(response.head.status, headers, response.body.length, hasBody);
+  const hasBody = req.method !== 'HEAD' && !isBodilessStatus(response.head.status);
+  sink.head(response.head.status, headers, hasBody ? response.body.length : null, hasBody);
   if (hasBody) sink.write(response.body);
   sink.end(done);
   return response.head.status;
