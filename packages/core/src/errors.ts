@@ -79,6 +79,14 @@ export class ProxyError extends Error {
   }
 }
 
+/** What a part of a transfer (its upload, its relay, a forwarded body) reports failures to: the transfer. */
+export interface FailureOwner {
+  /** `GET http://host/path`, for messages. */
+  describe(): string;
+  /** Ends the transfer with `err`: an error answer while nothing was sent, a cut connection after. */
+  fail(err: ProxyError): void;
+}
+
 export function isProxyError(value: unknown): value is ProxyError {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kProxyError] === true;
 }

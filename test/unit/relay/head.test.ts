@@ -1,5 +1,6 @@
 import http from 'node:http';
-import { declaredLength, draftHead, finalHead, runHook } from '../../../packages/core/src/relay/head';
+import { ProxyError } from '../../../packages/core/src/errors';
+import { declaredLength, draftHead, finalHead, hookFailed, runHook } from '../../../packages/core/src/relay/head';
 import type { SourceHead } from '../../../packages/core/src/relay/source';
 import type { ResponseHead } from '../../../packages/core/src/types';
 import { incoming } from '../helpers';
@@ -76,47 +77,69 @@ describe('draftHead', () => {
 
 describe('runHook', () => {
   const head = (): ResponseHead => ({ status: 200, headers: { 'x-a': '1' } });
+  const TARGET = 'GET http://origin/x';
+
+  it('returns the draft itself when the call has no hook', () => {
+    const original = head();
+    expect(runHook(undefined, original, TARGET)).toBe(original);
+  });
 
   it('returns the same head when a sync hook returns nothing (it may have changed it)', () => {
     const original = head();
-    const result = runHook((h) => {
-      h.headers['x-b'] = '2';
-    }, original);
+    const result = runHook(
+      (h) => {
+        h.headers['x-b'] = '2';
+      },
+      original,
+      TARGET,
+    );
     expect(result).toBe(original);
     expect(original.headers).toEqual({ 'x-a': '1', 'x-b': '2' });
   });
 
   it('returns the replacement a sync hook returns, synchronously', () => {
     const replacement = { status: 404, headers: {} };
-    expect(runHook(() => replacement, head())).toBe(replacement);
+    expect(runHook(() => replacement, head(), TARGET)).toBe(replacement);
   });
 
   it('returns a promise of the head when the hook is async', async () => {
     const original = head();
-    const result = runHook(async () => undefined, original);
+    const result = runHook(async () => undefined, original, TARGET);
     expect(result).toBeInstanceOf(Promise);
     await expect(result).resolves.toBe(original);
   });
 
   it('returns a promise of the replacement an async hook resolves to', async () => {
     const replacement = { status: 410, headers: {} };
-    await expect(runHook(async () => replacement, head())).resolves.toBe(replacement);
+    await expect(runHook(async () => replacement, head(), TARGET)).resolves.toBe(replacement);
   });
 
-  it('throws what a sync hook throws, and rejects with what an async hook rejects with', async () => {
+  it('turns what a sync hook throws into HANDOFF_HOOK_FAILED with it as the cause; an async rejection stays a rejection', async () => {
     const boom = new Error('boom');
-    expect(() =>
-      runHook(() => {
+    const result = runHook(
+      () => {
         throw boom;
-      }, head()),
-    ).toThrow(boom);
-    await expect(runHook(async () => Promise.reject(boom), head())).rejects.toBe(boom);
+      },
+      head(),
+      TARGET,
+    );
+    expect(result).toBeInstanceOf(ProxyError);
+    expect(result).toMatchObject({ code: 'HANDOFF_HOOK_FAILED', message: `onHeaders failed: ${TARGET}`, cause: boom });
+    await expect(runHook(async () => Promise.reject(boom), head(), TARGET)).rejects.toBe(boom);
+  });
+
+  it('hookFailed names the request and keeps the cause', () => {
+    const cause = new Error('late');
+    expect(hookFailed(cause, TARGET)).toMatchObject({ code: 'HANDOFF_HOOK_FAILED', status: 502, cause });
   });
 });
 
 describe('finalHead', () => {
+  const TARGET = 'GET http://origin/x';
+  const final = (head: ResponseHead, length: number | null, method = 'GET', hooked = false) => finalHead(head, length, exchange(method).req, hooked, TARGET);
+
   it('frames a valid head with its length and a body', () => {
-    expect(finalHead({ status: 200, headers: { 'content-length': '10' } }, 10, exchange().req)).toEqual({
+    expect(final({ status: 200, headers: { 'content-length': '10' } }, 10)).toEqual({
       status: 200,
       headers: { 'content-length': '10' },
       length: 10,
@@ -125,23 +148,27 @@ describe('finalHead', () => {
   });
 
   it('has no length when the head carries no content-length (chunked)', () => {
-    expect(finalHead({ status: 200, headers: {} }, 10, exchange().req)).toMatchObject({ length: null, hasBody: true });
+    expect(final({ status: 200, headers: {} }, 10)).toMatchObject({ length: null, hasBody: true });
   });
 
-  it('says what is wrong with an invalid head', () => {
-    expect(finalHead({ status: 200, headers: { 'content-length': '9' } }, 10, exchange().req)).toBe(
-      'content-length "9" does not match the upstream body; remove it rather than change it',
-    );
-    expect(finalHead({ status: 99, headers: {} }, null, exchange().req)).toBe('status 99 is not a final status');
+  it('says what is wrong with an invalid head, as HANDOFF_INVALID_HEADER naming who produced it', () => {
+    expect(final({ status: 200, headers: { 'content-length': '9' } }, 10)).toMatchObject({
+      code: 'HANDOFF_INVALID_HEADER',
+      message: `Upstream sent an invalid response head (content-length "9" does not match the upstream body; remove it rather than change it): ${TARGET}`,
+    });
+    expect(final({ status: 99, headers: {} }, null, 'GET', true)).toMatchObject({
+      code: 'HANDOFF_INVALID_HEADER',
+      message: `onHeaders produced an invalid response head (status 99 is not a final status): ${TARGET}`,
+    });
   });
 
   it('removes content-length from a 204 (RFC 9110 §8.6)', () => {
-    const head = finalHead({ status: 204, headers: { 'content-length': '10', 'x-a': '1' } }, 10, exchange().req);
+    const head = final({ status: 204, headers: { 'content-length': '10', 'x-a': '1' } }, 10);
     expect(head).toEqual({ status: 204, headers: { 'x-a': '1' }, length: null, hasBody: false });
   });
 
   it('has no body for a HEAD or a 304', () => {
-    expect(finalHead({ status: 200, headers: { 'content-length': '10' } }, 10, exchange('HEAD').req)).toMatchObject({ length: 10, hasBody: false });
-    expect(finalHead({ status: 304, headers: {} }, null, exchange('GET').req)).toMatchObject({ hasBody: false });
+    expect(final({ status: 200, headers: { 'content-length': '10' } }, 10, 'HEAD')).toMatchObject({ length: 10, hasBody: false });
+    expect(final({ status: 304, headers: {} }, null, 'GET')).toMatchObject({ hasBody: false });
   });
 });

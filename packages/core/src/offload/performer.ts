@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { describeTarget, type ProxyError } from '../errors';
+import { ProxyError, describeTarget, type FailureOwner } from '../errors';
 import type { ResolvedCall } from '../options/resolve';
 import type { Headers, ResponseSource } from '../relay/source';
 import { policies, type UpstreamContext } from '../upstream/context';
@@ -25,11 +25,6 @@ export interface Offload {
   readonly backendBody: BackendBody | undefined;
 }
 
-/** What the backend's body does when it is forwarded to the target and fails there. */
-export interface ForwardingEvents {
-  onIdle(): void;
-  onError(err: ProxyError): void;
-}
 
 /**
  * A backend's head carried an instruction: the rest of its body is handed to a drain (or,
@@ -43,13 +38,21 @@ export function fromBackend(
   length: number | null,
   rate: number | undefined,
   call: ResolvedCall,
-  events: ForwardingEvents,
+  /** Failed when the forwarded body stalls or breaks. */
+  owner: FailureOwner,
 ): { start: OffloadStart; body: BackendBody } {
   const bodyHeaders: Headers = {};
   let stream: Readable | undefined;
   let body: BackendBody;
   if (instruction.kind === 'url' && instruction.forwardBody) {
-    const forwarded = new ForwardedBody(backend, { idleTimeout: call.bodyTimeout, onIdle: events.onIdle, onError: events.onError });
+    const forwarded = new ForwardedBody(backend, {
+      idleTimeout: call.bodyTimeout,
+      onIdle: () =>
+        owner.fail(
+          new ProxyError('HANDOFF_BODY_TIMEOUT', `Upstream body being forwarded stalled for ${call.bodyTimeout} ms: ${owner.describe()}`),
+        ),
+      onError: (err) => owner.fail(err),
+    });
     body = forwarded;
     stream = forwarded.stream;
     if (headers['content-type'] !== undefined) bodyHeaders['content-type'] = headers['content-type'];

@@ -1,18 +1,14 @@
 import type { Throttle } from 'stream-throttle';
+import { ProxyError, toProxyError, type FailureOwner } from '../errors';
 import { MAX_DELAY } from '../options/values';
 import type { Sink } from '../sink/sink';
 import { createThrottle } from '../throttle/throttle';
 import type { ClientHead } from './head';
-import type { ResponseSource } from './source';
+import type { ResponseSource, SourceHead } from './source';
+import type { ResolvedCall } from '../options/resolve';
 
-/** The transfer a relay works for. */
-export interface RelayOwner {
-  /** No body progress in either direction for `bodyTimeout`. */
-  relayStalled(): void;
-  /** The client took longer than the minimum response rate allows to accept `owed` bytes (waited `ms`). */
-  relayTooSlow(owed: number, ms: number): void;
-  /** The throttle failed. */
-  relayFailed(err: unknown): void;
+/** The transfer a relay works for: failed on no body progress for `bodyTimeout`, a client slower than the minimum rate, or a throttle error. */
+export interface RelayOwner extends FailureOwner {
   /** After `end()`: everything was handed to the OS. */
   relayFinished(): void;
 }
@@ -25,6 +21,15 @@ export interface RelaySettings {
   /** The minimum response rate in bytes per second, 0 for none, and the ms from the head before it applies. */
   minRate: number;
   grace: number;
+}
+
+/**
+ * The relay's settings for a head: the throttle only for a body that flows (the rate the
+ * response asked for, else the offload instruction's, else the call's), the call's timeouts.
+ */
+export function relaySettings(call: ResolvedCall, head: ClientHead, source: SourceHead, offloadRate: number | undefined): RelaySettings {
+  const rate = head.hasBody && source.hasBody ? (source.rateLimit ?? offloadRate ?? call.rateLimit) : 0;
+  return { rate, bodyTimeout: call.bodyTimeout, minRate: call.minResponseRate, grace: call.rateGrace };
 }
 
 /**
@@ -135,7 +140,10 @@ export class BodyRelay {
 
   tooSlow(): void {
     if (this.#state === 'stopped') return;
-    this.owner.relayTooSlow(this.#owed, Math.round(performance.now() - this.#blockedAt));
+    const { minRate, grace } = this.settings;
+    const waited = `${this.#owed} bytes waiting for ${Math.round(performance.now() - this.#blockedAt)} ms`;
+    const limit = `minDataRate.response: ${minRate} bytes/s after ${grace} ms`;
+    this.owner.fail(new ProxyError('HANDOFF_RESPONSE_TOO_SLOW', `Client read too slowly (${waited}; ${limit}): ${this.owner.describe()}`));
   }
 
   idleTimedOut(): void {
@@ -146,7 +154,8 @@ export class BodyRelay {
       this.#idle!.refresh();
       return;
     }
-    this.owner.relayStalled();
+    const message = `No body progress for ${this.settings.bodyTimeout} ms: ${this.owner.describe()}`;
+    this.owner.fail(new ProxyError('HANDOFF_BODY_TIMEOUT', message));
   }
 
   /** Restarts the idle clock: the sink can now take what it could not. */
@@ -202,7 +211,7 @@ export class BodyRelay {
       this.#onSinkDrain = resumeThrottle;
       this.sink.onDrain(resumeThrottle);
     });
-    throttle.on('error', (err) => this.owner.relayFailed(err));
+    throttle.on('error', (err) => this.owner.fail(toProxyError(err, this.owner.describe(), true)));
     return throttle;
   }
 }

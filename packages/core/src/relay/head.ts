@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ProxyError } from '../errors';
 import { mergePresetHeaders } from '../headers/preset-headers';
 import { checkResponseHead } from '../headers/validate';
 import { isBodilessStatus } from '../http/fields';
@@ -37,19 +38,35 @@ export function draftHead(source: SourceHead, req: IncomingMessage, res: ServerR
 }
 
 /**
- * Runs `onHeaders`: the head to send now, or a promise of it when the hook is async.
- * Throws what the hook throws.
+ * Runs `onHeaders` (if the call has one) on the draft: the head to send now, a promise of it
+ * when the hook is async, or the error to fail with when it throws (HANDOFF_HOOK_FAILED).
  */
-export function runHook(hook: OnHeaders, head: ResponseHead): ResponseHead | Promise<ResponseHead> {
-  const result = hook(head);
-  if (isPromise<void | ResponseHead>(result)) return result.then((replacement) => replacement ?? head);
-  return result ?? head;
+export function runHook(hook: OnHeaders | undefined, head: ResponseHead, target: string): ResponseHead | Promise<ResponseHead> | ProxyError {
+  if (!hook) return head;
+  try {
+    const result = hook(head);
+    if (isPromise<void | ResponseHead>(result)) return result.then((replacement) => replacement ?? head);
+    return result ?? head;
+  } catch (err) {
+    return hookFailed(err, target);
+  }
 }
 
-/** Validates the head about to be sent: what is wrong with it, or the head framed for the client. */
-export function finalHead(head: ResponseHead, length: number | null, req: IncomingMessage): ClientHead | string {
+/** onHeaders threw or rejected. */
+export function hookFailed(cause: unknown, target: string): ProxyError {
+  return new ProxyError('HANDOFF_HOOK_FAILED', `onHeaders failed: ${target}`, { cause });
+}
+
+/**
+ * Validates the head about to be sent: the head framed for the client, or the error to fail
+ * with (HANDOFF_INVALID_HEADER, naming onHeaders when it ran, `target` the request).
+ */
+export function finalHead(head: ResponseHead, length: number | null, req: IncomingMessage, hooked: boolean, target: string): ClientHead | ProxyError {
   const problem = checkResponseHead(head, length);
-  if (problem) return problem;
+  if (problem) {
+    const by = hooked ? 'onHeaders produced' : 'Upstream sent';
+    return new ProxyError('HANDOFF_INVALID_HEADER', `${by} an invalid response head (${problem}): ${target}`);
+  }
   // RFC 9110 §8.6: no content-length on a 204 (an onHeaders may have turned a 200 into one).
   if (head.status === 204) delete head.headers['content-length'];
   return {

@@ -6,8 +6,8 @@ import { fromBackend, targetSource, type Offload } from '../offload/performer';
 import type { OffloadStart } from '../offload/start';
 import { describeStart } from '../offload/target';
 import type { ResolvedCall } from '../options/resolve';
-import { BodyRelay, type RelayOwner } from '../relay/body';
-import { declaredLength, draftHead, finalHead, isPromise, runHook } from '../relay/head';
+import { BodyRelay, relaySettings, type RelayOwner } from '../relay/body';
+import { declaredLength, draftHead, finalHead, hookFailed, isPromise, runHook } from '../relay/head';
 import type { Headers, ResponseSource, SourceHead } from '../relay/source';
 import { ResponseSink } from '../sink/response-sink';
 import type { Sink } from '../sink/sink';
@@ -15,53 +15,20 @@ import { SocketSink } from '../sink/socket-sink';
 import type { ProxyOutcome, ResponseHead } from '../types';
 import { callExchange, type UpstreamContext } from '../upstream/context';
 import type { ExchangeListener, UpstreamExchange } from '../upstream/exchange';
-import { declaredTooLarge, type BodyPrefix } from '../upstream/request-body';
-import { RequestBuffer, bufferSize, type BufferOwner } from '../upstream/request-buffer';
-import type { UploadRate } from '../upstream/upload-rate';
+import { declaredTooLarge, tooLarge, type BodyPrefix } from '../upstream/request-body';
+import { startBuffering, type BufferBudget, type BufferOwner, type RequestBuffer } from '../upstream/request-buffer';
 import { errorResponse, writeAnswer, type ErrorResponse } from './answer';
 import { ClientWatch, type ClientOwner } from './client';
 import type { Linked } from './list';
+import { outcomeOf } from './outcome';
+import { HOLDS_SLOT, type State } from './state';
 
 /** What a transfer needs from the proxy that runs it. */
-export interface TransferHost extends UpstreamContext {
+export interface TransferHost extends UpstreamContext, BufferBudget {
   readonly gate: Gate;
   readonly closing: boolean;
-  /** Takes `bytes` of the request-buffering budget; false when it has not that much left. */
-  reserveBuffer(bytes: number): boolean;
-  releaseBuffer(bytes: number): void;
   settled(transfer: Transfer): void;
 }
-
-/**
- * - `buffering`: reading a small request body whole, before asking for a slot;
- * - `waiting`: socket mode, behind another response on the connection, not yet admitted;
- * - `queued`: waiting for a slot in the gate;
- * - `awaitingHead`: holds a slot, the source is asked, no head yet (only the source retries, and only here);
- * - `headHook`: a head arrived and an async `onHeaders` runs; the source is paused;
- * - `headHookDone`: the same, but the source has ended meanwhile (a bodiless response) and gave its slot back;
- * - `streaming`: the head is out (or about to be) and the body flows;
- * - `ending`: the source ended and gave its slot back; the sink is finishing;
- * - `failing`: failed, the error answer is being written;
- * - `settled`: everything released, `done` resolved.
- */
-type State =
-  | 'buffering'
-  | 'waiting'
-  | 'queued'
-  | 'awaitingHead'
-  | 'headHook'
-  | 'headHookDone'
-  | 'streaming'
-  | 'ending'
-  | 'failing'
-  | 'settled';
-
-/**
- * States that hold a slot of the gate: leaving one releases it, exactly once. The gate
- * bounds upstream transfers, so the slot goes as soon as the source has ended, not when
- * a slow client has read the rest from the proxy's buffers.
- */
-const HOLDS_SLOT: ReadonlySet<State> = new Set(['awaitingHead', 'headHook', 'streaming']);
 
 /**
  * One proxied request, from the gate to the last byte, as a state machine: every
@@ -83,7 +50,6 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
   #pending: OffloadStart | ProxyError | undefined;
   #upload: RequestBuffer | undefined;
   #body: Buffer | BodyPrefix | undefined;
-  #reserved = 0;
   #status = 0;
   #error: ProxyError | undefined;
   #headersMs: number | undefined;
@@ -122,15 +88,15 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
     if (this.#pending instanceof ProxyError) return this.#fail(this.#pending);
     if (this.#pending) this.#instructionMs = performance.now() - this.#started;
     if (this.host.closing) return this.#fail(new ProxyError('HANDOFF_CLOSED', `Proxy is shutting down: ${this.describe()}`));
-    if (this.call.body === 'request' && declaredTooLarge(this.req, this.call.maxBodySize)) return this.requestBodyTooLarge();
-    const size = this.#pending ? 0 : bufferSize(this.req, this.call);
-    if (size > 0 && this.host.reserveBuffer(size)) {
-      this.#reserved = size;
-      this.#state = 'buffering';
-      this.#upload = new RequestBuffer(this.req, this, this.call.requestBuffer, this.call);
-      return;
-    }
-    this.#askForSlot();
+    if (this.call.body === 'request' && declaredTooLarge(this.req, this.call.maxBodySize)) return this.#fail(tooLarge(this.call, this.describe()));
+    this.#upload = this.#pending ? undefined : startBuffering(this.req, this.call, this, this.host);
+    if (this.#upload) this.#state = 'buffering';
+    else this.#askForSlot();
+  }
+
+  /** FailureOwner: the upload, the relay or a forwarded body broke. */
+  fail(err: ProxyError): void {
+    this.#fail(err);
   }
 
   abort(reason = 'aborted by the caller'): void {
@@ -163,26 +129,10 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
 
   // BufferOwner
 
-  bodyBuffered(body: Buffer): void {
-    this.#bodyRead(body);
-  }
-
-  bodyOverflowed(prefix: BodyPrefix): void {
-    this.#bodyRead(prefix);
-  }
-
-  requestBodyStalled(): void {
-    this.#fail(new ProxyError('HANDOFF_REQUEST_TIMEOUT', `Client sent no request body bytes for ${this.call.bodyTimeout} ms: ${this.describe()}`));
-  }
-
-  requestBodyTooLarge(): void {
-    this.#fail(new ProxyError('HANDOFF_REQUEST_TOO_LARGE', `Request body exceeds maxBodySize (${this.call.maxBodySize} bytes): ${this.describe()}`));
-  }
-
-  requestBodyTooSlow(rate: UploadRate): void {
-    const { minRequestRate, rateGrace } = this.call;
-    const limit = `minDataRate.request: ${minRequestRate} bytes/s after ${rateGrace} ms`;
-    this.#fail(new ProxyError('HANDOFF_REQUEST_TOO_SLOW', `Client sent its request body too slowly (${rate.describe()}; ${limit}): ${this.describe()}`));
+  bodyRead(body: Buffer | BodyPrefix): void {
+    if (this.#state !== 'buffering') return;
+    this.#body = body;
+    this.#askForSlot();
   }
 
   // Waiter
@@ -206,7 +156,7 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
   }
 
   reject(err: ProxyError): void {
-    this.#fail(err);
+    this.fail(err);
   }
 
   // SourceListener
@@ -215,11 +165,7 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
     if (backend !== this.#source || this.#state !== 'awaitingHead') return;
     this.#instructionMs = performance.now() - this.#started;
     try {
-      const { start, body } = fromBackend(backend, instruction, headers, length, rate, this.call, {
-        onIdle: () =>
-          this.#fail(new ProxyError('HANDOFF_BODY_TIMEOUT', `Upstream body being forwarded stalled for ${this.call.bodyTimeout} ms: ${this.describe()}`)),
-        onError: (err) => this.#fail(err),
-      });
+      const { start, body } = fromBackend(backend, instruction, headers, length, rate, this.call, this);
       this.#perform(start, body);
       this.#source!.start();
     } catch (err) {
@@ -231,28 +177,19 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
     if (source !== this.#source || this.#state !== 'awaitingHead') return;
     this.#headersMs = performance.now() - this.#started;
     const length = declaredLength(head, this.req);
-    const draft = draftHead(head, this.req, this.res, this.#offload?.kept);
-    const hook = this.call.onHeaders;
-    if (!hook) return this.#sendHead(draft, length, head);
-    let result: ResponseHead | Promise<ResponseHead>;
-    try {
-      result = runHook(hook, draft);
-    } catch (err) {
-      return this.#hookFailed(err);
-    }
+    const result = runHook(this.call.onHeaders, draftHead(head, this.req, this.res, this.#offload?.kept), this.describe());
     if (!isPromise<ResponseHead>(result)) return this.#sendHead(result, length, head);
     this.#state = 'headHook';
     source.pause();
     result.then(
       (final) => {
-        const state = this.#state;
-        if (state !== 'headHook' && state !== 'headHookDone') return;
+        if (this.#state !== 'headHook' && this.#state !== 'headHookDone') return;
         this.#sendHead(final, length, head);
         // #sendHead moved on: to streaming, to ending (a bodiless answer), or failing.
         if ((this.#state as State) === 'streaming') source.resume();
       },
       (err: unknown) => {
-        if (this.#state === 'headHook' || this.#state === 'headHookDone') this.#hookFailed(err);
+        if (this.#state === 'headHook' || this.#state === 'headHookDone') this.#fail(hookFailed(err, this.describe()));
       },
     );
   }
@@ -276,20 +213,6 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
 
   // RelayOwner
 
-  relayStalled(): void {
-    this.#fail(new ProxyError('HANDOFF_BODY_TIMEOUT', `No body progress for ${this.call.bodyTimeout} ms: ${this.describe()}`));
-  }
-
-  relayTooSlow(owed: number, ms: number): void {
-    const { minResponseRate, rateGrace } = this.call;
-    const limit = `minDataRate.response: ${minResponseRate} bytes/s after ${rateGrace} ms`;
-    this.#fail(new ProxyError('HANDOFF_RESPONSE_TOO_SLOW', `Client read too slowly (${owed} bytes waiting for ${ms} ms; ${limit}): ${this.describe()}`));
-  }
-
-  relayFailed(err: unknown): void {
-    this.#fail(toProxyError(err, this.describe(), true));
-  }
-
   relayFinished(): void {
     if (this.#state === 'ending') this.#settle();
   }
@@ -306,13 +229,6 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
     if (this.host.gate.enter(this)) this.admit();
   }
 
-  #bodyRead(body: Buffer | BodyPrefix): void {
-    if (this.#state !== 'buffering') return;
-    this.#upload = undefined;
-    this.#body = body;
-    this.#askForSlot();
-  }
-
   /** Performs an offload instruction in this transfer, holding the same slot: its target becomes the source. */
   #perform(start: OffloadStart, backendBody: Offload['backendBody']): void {
     this.#offload = { kind: start.instruction.kind, instructionMs: this.#instructionMs, kept: start.kept, rate: start.rate, backendBody };
@@ -320,16 +236,11 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
   }
 
   /** Validates the head and hands it to a new relay: `streaming`, or `ending` for a bodiless answer. */
-  #sendHead(head: ResponseHead, length: number | null, source: SourceHead): void {
-    const final = finalHead(head, length, this.req);
-    if (typeof final === 'string') {
-      const by = this.call.onHeaders ? 'onHeaders produced' : 'Upstream sent';
-      return this.#fail(new ProxyError('HANDOFF_INVALID_HEADER', `${by} an invalid response head (${final}): ${this.describe()}`));
-    }
+  #sendHead(head: ResponseHead | ProxyError, length: number | null, source: SourceHead): void {
+    const final = head instanceof ProxyError ? head : finalHead(head, length, this.req, this.call.onHeaders !== undefined, this.describe());
+    if (final instanceof ProxyError) return this.#fail(final);
     this.#status = final.status;
-    const call = this.call;
-    const rate = final.hasBody && source.hasBody ? (source.rateLimit ?? this.#offload?.rate ?? call.rateLimit) : 0;
-    const relay = new BodyRelay(this, this.#sink, this.#source!, final, { rate, bodyTimeout: call.bodyTimeout, minRate: call.minResponseRate, grace: call.rateGrace });
+    const relay = new BodyRelay(this, this.#sink, this.#source!, final, relaySettings(this.call, final, source, this.#offload?.rate));
     this.#relay = relay;
     if (this.#state === 'headHookDone') {
       this.#state = 'ending';
@@ -348,10 +259,6 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
     this.#state = 'ending';
     this.host.gate.release();
     this.#relay!.end();
-  }
-
-  #hookFailed(err: unknown): void {
-    this.#fail(new ProxyError('HANDOFF_HOOK_FAILED', `onHeaders failed: ${this.describe()}`, { cause: err }));
   }
 
   /**
@@ -394,14 +301,8 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
     this.#relay?.stop();
     this.#client?.stop();
     this.#offload?.backendBody?.abort(new Error('transfer settled'));
-    if (this.#reserved > 0) this.host.releaseBuffer(this.#reserved);
-    const outcome: ProxyOutcome = { status: this.#status, bytes: this.#relay?.bytes ?? 0, durationMs: performance.now() - this.#started };
-    if (this.#error) outcome.error = this.#error;
-    if (this.#headersMs !== undefined) outcome.headersMs = this.#headersMs;
-    if (this.#offload) {
-      outcome.offload = this.#offload.kind;
-      outcome.instructionMs = this.#offload.instructionMs;
-    }
+    this.#upload?.release();
+    const outcome = outcomeOf(this.#status, this.#relay?.bytes ?? 0, this.#started, this.#error, this.#headersMs, this.#offload);
     this.outcome = outcome;
     this.host.settled(this);
     try {

@@ -1,22 +1,27 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { ProxyError } from '../errors';
+import { ProxyError, type FailureOwner } from '../errors';
 import type { ResolvedCall } from '../options/resolve';
 import { UploadRate } from './upload-rate';
 
 /** What a transfer sends upstream as its request body. */
 export type UpstreamBody = string | Uint8Array | Readable | AsyncIterable<Buffer>;
 
-/** The transfer a client's streamed body belongs to: told when the upload breaks a limit. */
-export interface BodyOwner {
-  /** `GET http://host/path`, for messages. */
-  describe(): string;
-  /** The client sent no body byte for the call's `bodyTimeout`. */
-  requestBodyStalled(): void;
-  /** The client sent more than the call's `maxBodySize`. */
-  requestBodyTooLarge(): void;
-  /** The client sent slower than the call's minimum request rate (`rate` describes what it sent). */
-  requestBodyTooSlow(rate: UploadRate): void;
+/** The transfer a client's body belongs to: failed when the upload breaks a limit (too large, stalled, too slow). */
+export type BodyOwner = FailureOwner;
+
+/** The upload exceeds the call's maxBodySize (declared or streamed). */
+export function tooLarge(call: ResolvedCall, target: string): ProxyError {
+  return new ProxyError('HANDOFF_REQUEST_TOO_LARGE', `Request body exceeds maxBodySize (${call.maxBodySize} bytes): ${target}`);
+}
+
+function stalledError(call: ResolvedCall, target: string): ProxyError {
+  return new ProxyError('HANDOFF_REQUEST_TIMEOUT', `Client sent no request body bytes for ${call.bodyTimeout} ms: ${target}`);
+}
+
+function tooSlowError(call: ResolvedCall, rate: UploadRate, target: string): ProxyError {
+  const limit = `minDataRate.request: ${call.minRequestRate} bytes/s after ${call.rateGrace} ms`;
+  return new ProxyError('HANDOFF_REQUEST_TOO_SLOW', `Client sent its request body too slowly (${rate.describe()}; ${limit}): ${target}`);
 }
 
 /** Whether the client declared (Content-Length) a body larger than `maxBodySize` bytes (0: no limit). */
@@ -78,9 +83,8 @@ async function* guardedBody(req: IncomingMessage, call: ResolvedCall, owner: Bod
   const chunks = prefix?.chunks ?? [];
   let bytes = 0;
   for (const chunk of chunks) bytes += chunk.length;
-  const { bodyTimeout, maxBodySize } = call;
-  // The owner is the timer's argument, so no closure is made per upload.
-  const timer = bodyTimeout > 0 ? setTimeout(stalled, bodyTimeout, owner) : undefined;
+  const { maxBodySize } = call;
+  const timer = idleTimer(call, owner);
   const rate = prefix ? prefix.rate : uploadRate(call, owner);
   try {
     yield* chunks;
@@ -90,7 +94,7 @@ async function* guardedBody(req: IncomingMessage, call: ResolvedCall, owner: Bod
       rate?.received(chunk.length);
       bytes += chunk.length;
       if (maxBodySize > 0 && bytes > maxBodySize) {
-        owner.requestBodyTooLarge();
+        owner.fail(tooLarge(call, owner.describe()));
         return;
       }
       yield chunk;
@@ -105,10 +109,11 @@ async function* guardedBody(req: IncomingMessage, call: ResolvedCall, owner: Bod
 /** The call's minimum request rate for this upload, if it has one. */
 export function uploadRate(call: ResolvedCall, owner: BodyOwner): UploadRate | undefined {
   if (call.minRequestRate === 0) return undefined;
-  const rate: UploadRate = new UploadRate(call.minRequestRate, call.rateGrace, () => owner.requestBodyTooSlow(rate));
+  const rate: UploadRate = new UploadRate(call.minRequestRate, call.rateGrace, () => owner.fail(tooSlowError(call, rate, owner.describe())));
   return rate;
 }
 
-function stalled(owner: BodyOwner): void {
-  owner.requestBodyStalled();
+/** The call's body idle timer for this upload (bodyTimeout between client chunks), if it has one. */
+export function idleTimer(call: ResolvedCall, owner: BodyOwner): NodeJS.Timeout | undefined {
+  return call.bodyTimeout > 0 ? setTimeout(() => owner.fail(stalledError(call, owner.describe())), call.bodyTimeout) : undefined;
 }

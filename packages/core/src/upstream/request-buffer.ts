@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { ResolvedCall } from '../options/resolve';
-import { hasRequestBody, uploadRate, type BodyOwner, type BodyPrefix } from './request-body';
+import { hasRequestBody, idleTimer, tooLarge, uploadRate, type BodyOwner, type BodyPrefix } from './request-body';
 import type { UploadRate } from './upload-rate';
 
 /**
@@ -16,12 +16,30 @@ export function bufferSize(req: IncomingMessage, call: ResolvedCall): number {
   return length <= call.requestBuffer ? length : 0;
 }
 
+/** Where the bytes set aside for buffering come from: the proxy's requestBufferTotal. */
+export interface BufferBudget {
+  /** Takes `bytes`; false when that much is not left. */
+  reserveBuffer(bytes: number): boolean;
+  releaseBuffer(bytes: number): void;
+}
+
+/**
+ * Starts reading this request's body whole, when it should be (bufferSize) and the budget
+ * has room; otherwise undefined, and the body streams after admission.
+ */
+export function startBuffering(req: IncomingMessage, call: ResolvedCall, owner: BufferOwner, budget: BufferBudget): RequestBuffer | undefined {
+  const size = bufferSize(req, call);
+  if (size === 0 || !budget.reserveBuffer(size)) return undefined;
+  return new RequestBuffer(req, owner, call, () => budget.releaseBuffer(size));
+}
+
 /** The transfer a buffered body belongs to. */
 export interface BufferOwner extends BodyOwner {
-  /** The whole body arrived: it is sent as one buffer (so it can be sent again, for a retry or a redirect). */
-  bodyBuffered(body: Buffer): void;
-  /** The body grew past the buffer: what was read goes first, the rest streams from the client. */
-  bodyOverflowed(prefix: BodyPrefix): void;
+  /**
+   * The body was read: whole, as one buffer (so it can be sent again, for a retry or a
+   * redirect), or, past the buffer, its start, to go first while the rest streams.
+   */
+  bodyRead(body: Buffer | BodyPrefix): void;
 }
 
 /**
@@ -37,20 +55,32 @@ export class RequestBuffer {
   #done = false;
   readonly #idle: NodeJS.Timeout | undefined;
   readonly #rate: UploadRate | undefined;
+  readonly #limit: number;
+  #unreserve: (() => void) | undefined;
 
   constructor(
     private readonly req: IncomingMessage,
     private readonly owner: BufferOwner,
-    private readonly limit: number,
     private readonly call: ResolvedCall,
+    /** Gives the bytes set aside back; once, when the transfer settles (its body lives until then). */
+    unreserve: () => void,
   ) {
-    this.#idle = call.bodyTimeout > 0 ? setTimeout(() => owner.requestBodyStalled(), call.bodyTimeout) : undefined;
+    this.#limit = call.requestBuffer;
+    this.#unreserve = unreserve;
+    this.#idle = idleTimer(call, owner);
     this.#rate = uploadRate(call, owner);
     req.on('data', this.#onData);
     req.on('end', this.#onEnd);
     // A client that goes away is heard from the response's close; its request must not throw meanwhile.
     req.on('error', this.#onError);
     this.#rate?.waiting();
+  }
+
+  /** Stops reading and gives the bytes set aside back: the transfer has settled. */
+  release(): void {
+    this.stop();
+    this.#unreserve?.();
+    this.#unreserve = undefined;
   }
 
   /** Stops reading; nothing more reaches the owner. */
@@ -71,10 +101,10 @@ export class RequestBuffer {
     const { maxBodySize } = this.call;
     if (maxBodySize > 0 && this.#bytes > maxBodySize) {
       this.stop();
-      return this.owner.requestBodyTooLarge();
+      return this.owner.fail(tooLarge(this.call, this.owner.describe()));
     }
     this.#chunks.push(chunk);
-    if (this.#bytes <= this.limit) return this.#rate?.waiting();
+    if (this.#bytes <= this.#limit) return this.#rate?.waiting();
     // Past the buffer: the rest streams after admission, at the upstream's pace.
     this.req.pause();
     const prefix: BodyPrefix = { chunks: this.#chunks, rate: this.#rate };
@@ -83,14 +113,14 @@ export class RequestBuffer {
     this.req.off('data', this.#onData);
     this.req.off('end', this.#onEnd);
     this.req.off('error', this.#onError);
-    this.owner.bodyOverflowed(prefix);
+    this.owner.bodyRead(prefix);
   };
 
   readonly #onEnd = (): void => {
     // One copy: the chunks are views of the connection's read buffers, which they would keep alive whole.
     const body = Buffer.concat(this.#chunks, this.#bytes);
     this.stop();
-    this.owner.bodyBuffered(body);
+    this.owner.bodyRead(body);
   };
 
   readonly #onError = (): void => this.stop();

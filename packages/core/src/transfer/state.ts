@@ -1,0 +1,30 @@
+/**
+ * - `buffering`: reading a small request body whole, before asking for a slot;
+ * - `waiting`: socket mode, behind another response on the connection, not yet admitted;
+ * - `queued`: waiting for a slot in the gate;
+ * - `awaitingHead`: holds a slot, the source is asked, no head yet (only the source retries, and only here);
+ * - `headHook`: a head arrived and an async `onHeaders` runs; the source is paused;
+ * - `headHookDone`: the same, but the source has ended meanwhile (a bodiless response) and gave its slot back;
+ * - `streaming`: the head is out (or about to be) and the body flows;
+ * - `ending`: the source ended and gave its slot back; the sink is finishing;
+ * - `failing`: failed, the error answer is being written;
+ * - `settled`: everything released, `done` resolved.
+ */
+export type State =
+  | 'buffering'
+  | 'waiting'
+  | 'queued'
+  | 'awaitingHead'
+  | 'headHook'
+  | 'headHookDone'
+  | 'streaming'
+  | 'ending'
+  | 'failing'
+  | 'settled';
+
+/**
+ * States that hold a slot of the gate: leaving one releases it, exactly once. The gate
+ * bounds upstream transfers, so the slot goes as soon as the source has ended, not when
+ * a slow client has read the rest from the proxy's buffers.
+ */
+export const HOLDS_SLOT: ReadonlySet<State> = new Set(['awaitingHead', 'headHook', 'streaming']);
