@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'undici/types/header';
 import { isHopByHop } from '../http/fields';
+import { ForwardingHandler } from '../upstream/forwarding-handler';
 import type { CacheKey, CacheStore, GetResult } from './keys';
 import { OwnController } from './own-controller';
 
@@ -24,25 +25,19 @@ const KEPT = new Set(['content-length', 'content-range', 'age']);
  * ETag), or for which nothing usable is stored, passes through unchanged and undici
  * handles it as before.
  */
-export class FresheningHandler implements Handler {
+export class FresheningHandler extends ForwardingHandler {
   #replay: Replay | undefined;
   #passing = true;
 
   constructor(
     private readonly store: CacheStore,
     private readonly key: CacheKey,
-    private readonly handler: Handler,
-  ) {}
-
-  onRequestStart(controller: Controller, context: unknown): void {
-    this.handler.onRequestStart?.(controller, context);
+    handler: Handler,
+  ) {
+    super(handler);
   }
 
-  onRequestUpgrade(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, socket: import('node:stream').Duplex): void {
-    this.handler.onRequestUpgrade?.(controller, statusCode, headers, socket);
-  }
-
-  onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+  override onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     if (statusCode !== 304) return this.handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
     this.#passing = false;
     const replay = new Replay(controller, this.handler, this.key.method === 'HEAD');
@@ -62,17 +57,17 @@ export class FresheningHandler implements Handler {
     else decide(found);
   }
 
-  onResponseData(controller: Controller, chunk: Buffer): void {
+  override onResponseData(controller: Controller, chunk: Buffer): void {
     // A 304 has no body; anything else passes through.
     if (this.#passing) this.handler.onResponseData?.(controller, chunk);
   }
 
-  onResponseEnd(controller: Controller, trailers: IncomingHttpHeaders): void {
+  override onResponseEnd(controller: Controller, trailers: IncomingHttpHeaders): void {
     if (this.#passing) return this.handler.onResponseEnd?.(controller, trailers);
     this.#replay?.upstreamEnded(trailers);
   }
 
-  onResponseError(controller: Controller, err: Error): void {
+  override onResponseError(controller: Controller, err: Error): void {
     if (this.#passing || !this.#replay) return this.handler.onResponseError?.(controller, err);
     this.#replay.fail(err);
   }

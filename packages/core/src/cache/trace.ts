@@ -1,6 +1,6 @@
-import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'undici/types/header';
+import { ForwardingHandler } from '../upstream/forwarding-handler';
 import { FresheningHandler } from './freshen';
 import type { CacheStore } from './keys';
 
@@ -64,36 +64,18 @@ export function traceUpstream(store: CacheStore): Dispatcher.DispatcherComposeIn
   };
 }
 
-class TracingHandler implements Handler {
+class TracingHandler extends ForwardingHandler {
   constructor(
     private readonly trace: CacheTrace,
-    private readonly handler: Handler,
-  ) {}
-
-  onRequestStart(controller: Controller, context: unknown): void {
-    this.handler.onRequestStart?.(controller, context);
+    handler: Handler,
+  ) {
+    super(handler);
   }
 
-  onRequestUpgrade(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, socket: Duplex): void {
-    this.handler.onRequestUpgrade?.(controller, statusCode, headers, socket);
-  }
-
-  onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+  override onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     this.trace.upstreamStatus = statusCode;
     const age = headers.age;
     this.trace.upstreamAge = typeof age === 'string' ? age : undefined;
     this.handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
-  }
-
-  onResponseData(controller: Controller, chunk: Buffer): void {
-    this.handler.onResponseData?.(controller, chunk);
-  }
-
-  onResponseEnd(controller: Controller, trailers: IncomingHttpHeaders): void {
-    this.handler.onResponseEnd?.(controller, trailers);
-  }
-
-  onResponseError(controller: Controller, err: Error): void {
-    this.handler.onResponseError?.(controller, err);
   }
 }

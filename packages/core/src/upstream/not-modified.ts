@@ -1,8 +1,7 @@
-import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'undici/types/header';
+import { ForwardingHandler } from './forwarding-handler';
 
-type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
 
 /**
@@ -16,33 +15,15 @@ type Controller = Dispatcher.DispatchController;
 export const notModifiedLength: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) =>
   dispatch(opts, new NotModifiedLength(handler));
 
-class NotModifiedLength implements Handler {
+class NotModifiedLength extends ForwardingHandler {
   #status = 0;
 
-  constructor(private readonly handler: Handler) {}
-
-  onRequestStart(controller: Controller, context: unknown): void {
-    this.handler.onRequestStart?.(controller, context);
-  }
-
-  onRequestUpgrade(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, socket: Duplex): void {
-    this.handler.onRequestUpgrade?.(controller, statusCode, headers, socket);
-  }
-
-  onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+  override onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     this.#status = statusCode;
     this.handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
   }
 
-  onResponseData(controller: Controller, chunk: Buffer): void {
-    this.handler.onResponseData?.(controller, chunk);
-  }
-
-  onResponseEnd(controller: Controller, trailers: IncomingHttpHeaders): void {
-    this.handler.onResponseEnd?.(controller, trailers);
-  }
-
-  onResponseError(controller: Controller, err: Error): void {
+  override onResponseError(controller: Controller, err: Error): void {
     if (this.#status === 304 && (err as { code?: string }).code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
       return this.handler.onResponseEnd?.(controller, {});
     }
