@@ -65,7 +65,3 @@ export async function waitForConnections(running: Running, count: number): Promi
   const open = () => new Promise<number>((resolve, reject) => running.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
   await until(async () => (await open()) === count, `${count} open connections`, { every: 5 });
 }
-
-// Transitional, while suites move to engine-gateway.ts and wait.ts.
-export { until, within } from './wait';
-export { gateway, type Gateway } from './koa-gateway';
