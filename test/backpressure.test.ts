@@ -1,10 +1,10 @@
 import http from 'node:http';
-import type { ProxyMode } from '@handoff/koa';
 import { openResponse, readBody } from './helpers/client';
-import { recordingRoute } from './helpers/handles';
-import { gateway, until, upstream, type Gateway, type Running } from './helpers/servers';
+import { engineGateway, type EngineGateway } from './helpers/engine-gateway';
+import { MODES } from './helpers/modes';
+import { upstream, type Running } from './helpers/servers';
+import { until } from './helpers/wait';
 
-const MODES: ProxyMode[] = ['response', 'socket'];
 const CHUNK = Buffer.alloc(64 * 1024, 7);
 const TOTAL = 64 * 1024 * 1024;
 
@@ -32,7 +32,7 @@ async function streamingOrigin(state: { written: number; blocked: boolean; close
 
 describe.each(MODES)('backpressure (%s mode)', (mode) => {
   let origin: Running;
-  let proxy: Gateway;
+  let gw: EngineGateway;
   let state: { written: number; blocked: boolean; closed: boolean };
 
   beforeEach(async () => {
@@ -41,13 +41,13 @@ describe.each(MODES)('backpressure (%s mode)', (mode) => {
   });
 
   afterEach(async () => {
-    await proxy.close();
+    await gw.close();
     await origin.close();
   });
 
   it('a client that does not read stops the upstream read; reading again delivers every byte', async () => {
-    proxy = await gateway((ctx) => ctx.proxyFetch(`${origin.url}/big`, { mode }));
-    const { res } = await openResponse(proxy.url);
+    gw = await engineGateway(({ fetch }) => fetch(`${origin.url}/big`, { mode }));
+    const { res } = await openResponse(gw.url);
     res.pause();
     await until(() => state.blocked, 'upstream blocked by backpressure');
     // Nothing to await for "nothing happens": give the pipeline a bounded moment to leak if it would.
@@ -66,17 +66,17 @@ describe.each(MODES)('backpressure (%s mode)', (mode) => {
     // write to the client (through ServerResponse, a write(2) of 0 bytes).
     let writes = 0;
     let empty = 0;
-    proxy = await gateway((ctx) => {
-      const writer = (mode === 'response' ? ctx.res : ctx.req.socket) as unknown as { write: (chunk: unknown, ...rest: unknown[]) => boolean };
+    gw = await engineGateway(({ req, res, fetch }) => {
+      const writer = (mode === 'response' ? res : req.socket) as unknown as { write: (chunk: unknown, ...rest: unknown[]) => boolean };
       const write = writer.write.bind(writer);
       writer.write = (chunk, ...rest) => {
         writes += 1;
         if ((chunk as { length?: number } | null)?.length === 0) empty += 1;
         return write(chunk, ...rest);
       };
-      return ctx.proxyFetch(`${origin.url}/big`, { mode });
+      return fetch(`${origin.url}/big`, { mode });
     });
-    const { res } = await openResponse(proxy.url);
+    const { res } = await openResponse(gw.url);
     res.pause();
     await until(() => state.blocked, 'upstream blocked by backpressure');
     res.resume();
@@ -89,11 +89,10 @@ describe.each(MODES)('backpressure (%s mode)', (mode) => {
   });
 
   it('cuts both sides when the client makes no progress for bodyTimeout', async () => {
-    const recorded = recordingRoute(`${origin.url}/big`, { mode, bodyTimeout: 200 });
-    proxy = await gateway(recorded.route);
-    const { res } = await openResponse(proxy.url);
+    gw = await engineGateway(({ fetch }) => fetch(`${origin.url}/big`, { mode, bodyTimeout: 200 }));
+    const { res } = await openResponse(gw.url);
     res.pause();
-    const outcome = await recorded.handles[0]!.done;
+    const outcome = await gw.handles[0]!.done;
     expect(outcome.error!.code).toBe('HANDOFF_BODY_TIMEOUT');
     await until(() => state.closed, 'upstream closed');
     res.resume();
@@ -109,17 +108,16 @@ describe('body idle timeout on a stalled upstream', () => {
       res.write('partial');
       held.push(res);
     });
-    const recorded = recordingRoute(`${origin.url}/stall`, { mode, bodyTimeout: 150 });
-    const proxy = await gateway(recorded.route);
+    const gw = await engineGateway(({ fetch }) => fetch(`${origin.url}/stall`, { mode, bodyTimeout: 150 }));
     try {
-      const { res } = await openResponse(proxy.url);
+      const { res } = await openResponse(gw.url);
       const { body, complete } = await readBody(res);
       expect(complete).toBe(false);
       expect(body.toString()).toBe('partial');
-      expect((await recorded.handles[0]!.done).error!.code).toBe('HANDOFF_BODY_TIMEOUT');
+      expect((await gw.handles[0]!.done).error!.code).toBe('HANDOFF_BODY_TIMEOUT');
     } finally {
       for (const res of held) res.destroy();
-      await proxy.close();
+      await gw.close();
       await origin.close();
     }
   });

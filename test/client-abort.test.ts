@@ -1,15 +1,14 @@
 import http from 'node:http';
-import type { ProxyMode } from '@handoff/koa';
 import { openResponse, request } from './helpers/client';
 import { walkAway } from './faults/clients';
-import { recordingRoute } from './helpers/handles';
-import { gateway, until, upstream, type Gateway, type Running } from './helpers/servers';
-
-const MODES: ProxyMode[] = ['response', 'socket'];
+import { engineGateway, type EngineGateway } from './helpers/engine-gateway';
+import { MODES } from './helpers/modes';
+import { upstream, type Running } from './helpers/servers';
+import { until } from './helpers/wait';
 
 describe.each(MODES)('the client leaving early (%s mode)', (mode) => {
   let origin: Running;
-  let proxy: Gateway;
+  let gw: EngineGateway;
   let upstreamRequests: http.IncomingMessage[];
   let upstreamClosed: number;
   let held: http.ServerResponse[];
@@ -31,54 +30,51 @@ describe.each(MODES)('the client leaving early (%s mode)', (mode) => {
 
   afterEach(async () => {
     for (const res of held) res.destroy();
-    await proxy.close();
+    await gw.close();
     await origin.close();
   });
 
-  const stats = () => proxy.handoff.proxy.stats;
+  const stats = () => gw.proxy.stats;
 
   it('while waiting for upstream headers: aborts the upstream request and frees the slot', async () => {
-    const recorded = recordingRoute(`${origin.url}/silent`, { mode });
-    proxy = await gateway(recorded.route);
+    gw = await engineGateway(({ fetch }) => fetch(`${origin.url}/silent`, { mode }));
 
-    await walkAway(proxy.url, 'before-headers', () => upstreamRequests.length === 1);
+    await walkAway(gw.url, 'before-headers', () => upstreamRequests.length === 1);
     expect(upstreamRequests).toHaveLength(1);
     await until(() => upstreamClosed === 1, 'upstream request aborted');
-    const outcome = await recorded.handles[0]!.done;
+    const outcome = await gw.handles[0]!.done;
     expect(outcome.error!.code).toBe('HANDOFF_CLIENT_ABORTED');
     expect(outcome.status).toBe(0);
     await until(() => stats().inFlight === 0 && stats().upstreamSockets === 0, 'slot and socket released');
   });
 
   it('mid-body: destroys the upstream socket instead of pooling it half-read, and frees the slot', async () => {
-    const recorded = recordingRoute(`${origin.url}/hold`, { mode });
-    proxy = await gateway(recorded.route);
-    const { res } = await openResponse(proxy.url);
+    gw = await engineGateway(({ fetch }) => fetch(`${origin.url}/hold`, { mode }));
+    const { res } = await openResponse(gw.url);
     expect(res.statusCode).toBe(200);
     await new Promise((resolve) => res.once('data', resolve));
     res.destroy();
     await until(() => upstreamClosed === 1, 'upstream response closed');
-    const outcome = await recorded.handles[0]!.done;
+    const outcome = await gw.handles[0]!.done;
     expect(outcome.error!.code).toBe('HANDOFF_CLIENT_ABORTED');
     expect(outcome.status).toBe(200);
     await until(() => stats().inFlight === 0 && stats().upstreamSockets === 0, 'slot and socket released');
   });
 
   it('while queued: removes the queued entry and never contacts the upstream for it', async () => {
-    const recorded = recordingRoute((ctx) => `${origin.url}${ctx.path}`, { mode });
-    proxy = await gateway(recorded.route, { concurrency: 1, maxQueue: 5 });
-    const first = await openResponse(`${proxy.url}/hold`);
-    await walkAway(`${proxy.url}/quick`, 'queued', () => stats().queued === 1);
+    gw = await engineGateway(({ fetch, path }) => fetch(`${origin.url}${path}`, { mode }), { concurrency: 1, maxQueue: 5 });
+    const first = await openResponse(`${gw.url}/hold`);
+    await walkAway(`${gw.url}/quick`, 'queued', () => stats().queued === 1);
     await until(() => stats().queued === 0, 'queued entry removed');
     expect(stats().inFlight).toBe(1);
-    const outcome = await recorded.handles[1]!.done;
+    const outcome = await gw.handles[1]!.done;
     expect(outcome.error!.code).toBe('HANDOFF_CLIENT_ABORTED');
 
     // The slot is still usable: finish the first transfer, then a new request goes through.
     held[0]!.end();
     first.res.resume();
-    await recorded.handles[0]!.done;
-    const third = await request(`${proxy.url}/quick`);
+    await gw.handles[0]!.done;
+    const third = await request(`${gw.url}/quick`);
     expect(third.status).toBe(200);
     expect(upstreamRequests.map((r) => r.url)).toEqual(['/hold', '/quick']);
     await until(() => stats().inFlight === 0 && stats().queued === 0, 'gate idle');

@@ -1,7 +1,9 @@
 import type http from 'node:http';
 import type { ProxyHandle } from '@handoff/koa';
 import { openResponse, readBody } from './helpers/client';
-import { gateway, until, upstream, type Gateway, type Running } from './helpers/servers';
+import { gateway, type Gateway } from './helpers/koa-gateway';
+import { upstream, type Running } from './helpers/servers';
+import { until } from './helpers/wait';
 
 describe('handing the response off', () => {
   let origin: Running;

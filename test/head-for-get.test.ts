@@ -1,10 +1,10 @@
 import http from 'node:http';
-import type { ProxyCallOptions, ProxyMode } from '@handoff/koa';
+import type { ProxyCallOptions } from '@handoff/core';
 import { rawRequest, request } from './helpers/client';
-import { recordingRoute } from './helpers/handles';
-import { gateway, upstream, within, type Gateway, type Running } from './helpers/servers';
-
-const MODES: ProxyMode[] = ['response', 'socket'];
+import { engineGateway, type EngineGateway } from './helpers/engine-gateway';
+import { MODES } from './helpers/modes';
+import { upstream, type Running } from './helpers/servers';
+import { within } from './helpers/wait';
 
 /** A framing bug leaves the client waiting for bytes that never come: fail well before the test timeout. */
 const CLIENT_TIMEOUT = 2_000;
@@ -16,7 +16,7 @@ const CLIENT_TIMEOUT = 2_000;
  */
 describe.each(MODES)('a HEAD sent upstream for a GET client (%s mode)', (mode) => {
   let origin: Running;
-  let proxy: Gateway;
+  let gw: EngineGateway;
   let methods: string[];
 
   beforeEach(async () => {
@@ -30,14 +30,13 @@ describe.each(MODES)('a HEAD sent upstream for a GET client (%s mode)', (mode) =
   });
 
   afterEach(async () => {
-    await proxy.close();
+    await gw.close();
     await origin.close();
   });
 
   async function headRoute(options: ProxyCallOptions = {}) {
-    const recorded = recordingRoute((ctx) => `${origin.url}${ctx.path}`, { mode, method: 'HEAD', bodyTimeout: 0, ...options });
-    proxy = await gateway(recorded.route);
-    return recorded.handles;
+    gw = await engineGateway(({ fetch, path }) => fetch(`${origin.url}${path}`, { mode, method: 'HEAD', bodyTimeout: 0, ...options }));
+    return gw.handles;
   }
 
   it.each([
@@ -45,7 +44,7 @@ describe.each(MODES)('a HEAD sent upstream for a GET client (%s mode)', (mode) =
     ['transfer-encoding: chunked', '/chunked'],
   ])('answers with the head and an empty body when the upstream HEAD answers with %s', async (_what, path) => {
     const handles = await headRoute();
-    const reply = await request(proxy.url, { path, timeout: CLIENT_TIMEOUT });
+    const reply = await request(gw.url, { path, timeout: CLIENT_TIMEOUT });
     expect(reply.status).toBe(200);
     expect(reply.headers['x-upstream']).toBe('yes');
     expect(reply.headers['content-length']).toBe('0');
@@ -54,12 +53,12 @@ describe.each(MODES)('a HEAD sent upstream for a GET client (%s mode)', (mode) =
     const outcome = await within(CLIENT_TIMEOUT, handles[0]!.done, 'the transfer');
     expect(outcome).toMatchObject({ status: 200, bytes: 0 });
     expect(outcome.error).toBeUndefined();
-    await within(CLIENT_TIMEOUT, proxy.handoff.close(), 'proxy.close()');
+    await within(CLIENT_TIMEOUT, gw.proxy.close(), 'proxy.close()');
   });
 
   it('frames the empty body on the wire: content-length: 0, then a clean end', async () => {
     await headRoute();
-    const { text, cleanEnd } = await within(CLIENT_TIMEOUT, rawRequest(proxy.port, 'GET /length HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), 'the raw reply');
+    const { text, cleanEnd } = await within(CLIENT_TIMEOUT, rawRequest(gw.port, 'GET /length HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), 'the raw reply');
     expect(cleanEnd).toBe(true);
     const [head, body] = text.split('\r\n\r\n');
     const lines = head!.split('\r\n');
@@ -71,7 +70,7 @@ describe.each(MODES)('a HEAD sent upstream for a GET client (%s mode)', (mode) =
 
   it('frames the empty body chunked when onHeaders removes the length, never close-delimited', async () => {
     await headRoute({ onHeaders: (head) => void delete head.headers['content-length'] });
-    const { text, cleanEnd } = await within(CLIENT_TIMEOUT, rawRequest(proxy.port, 'GET /length HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), 'the raw reply');
+    const { text, cleanEnd } = await within(CLIENT_TIMEOUT, rawRequest(gw.port, 'GET /length HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), 'the raw reply');
     expect(cleanEnd).toBe(true);
     const [head, ...rest] = text.split('\r\n\r\n');
     expect(head!.toLowerCase().split('\r\n')).toContain('transfer-encoding: chunked');
@@ -85,30 +84,31 @@ describe.each(MODES)('a HEAD sent upstream for a GET client (%s mode)', (mode) =
         head.headers['x-hook'] = 'ran';
       },
     });
-    const reply = await request(proxy.url, { path: '/length', timeout: CLIENT_TIMEOUT });
+    const reply = await request(gw.url, { path: '/length', timeout: CLIENT_TIMEOUT });
     expect(reply.status).toBe(200);
     expect(reply.headers['x-hook']).toBe('ran');
     expect(reply.body.length).toBe(0);
     const outcome = await within(CLIENT_TIMEOUT, handles[0]!.done, 'the transfer');
     expect(outcome.error).toBeUndefined();
-    await within(CLIENT_TIMEOUT, proxy.handoff.close(), 'proxy.close()');
+    await within(CLIENT_TIMEOUT, gw.proxy.close(), 'proxy.close()');
   });
 
   it('completes for a HEAD client when onHeaders is async', async () => {
-    const recorded = recordingRoute(`${origin.url}/length`, {
-      mode,
-      method: 'HEAD',
-      bodyTimeout: 0,
-      onHeaders: () => new Promise<void>((resolve) => setImmediate(resolve)),
-    });
-    proxy = await gateway(recorded.route);
+    gw = await engineGateway(({ fetch }) =>
+      fetch(`${origin.url}/length`, {
+        mode,
+        method: 'HEAD',
+        bodyTimeout: 0,
+        onHeaders: () => new Promise<void>((resolve) => setImmediate(resolve)),
+      }),
+    );
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
-      const reply = await request(proxy.url, { method: 'HEAD', agent, timeout: CLIENT_TIMEOUT });
+      const reply = await request(gw.url, { method: 'HEAD', agent, timeout: CLIENT_TIMEOUT });
       expect(reply.status).toBe(200);
       // A HEAD client is told the length of the GET it stands for.
       expect(reply.headers['content-length']).toBe('5');
-      const outcome = await within(CLIENT_TIMEOUT, recorded.handles[0]!.done, 'the transfer');
+      const outcome = await within(CLIENT_TIMEOUT, gw.handles[0]!.done, 'the transfer');
       expect(outcome.error).toBeUndefined();
     } finally {
       agent.destroy();
@@ -118,7 +118,7 @@ describe.each(MODES)('a HEAD sent upstream for a GET client (%s mode)', (mode) =
 
 describe('a HEAD sent upstream for a GET client, keep-alive (response mode)', () => {
   let origin: Running;
-  let proxy: Gateway;
+  let gw: EngineGateway;
 
   beforeEach(async () => {
     origin = await upstream((req, res) => {
@@ -128,32 +128,32 @@ describe('a HEAD sent upstream for a GET client, keep-alive (response mode)', ()
   });
 
   afterEach(async () => {
-    await proxy.close();
+    await gw.close();
     await origin.close();
   });
 
   it('leaves the client connection usable for the next request', async () => {
-    proxy = await gateway((ctx) => ctx.proxyFetch(`${origin.url}${ctx.path}`, { method: ctx.path === '/head' ? 'HEAD' : 'GET' }));
+    gw = await engineGateway(({ fetch, path }) => fetch(`${origin.url}${path}`, { method: path === '/head' ? 'HEAD' : 'GET' }));
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const sockets = new Set<unknown>();
     agent.on('free', (socket) => sockets.add(socket));
     try {
-      const first = await request(proxy.url, { path: '/head', agent, timeout: CLIENT_TIMEOUT });
+      const first = await request(gw.url, { path: '/head', agent, timeout: CLIENT_TIMEOUT });
       expect(first.status).toBe(200);
       expect(first.body.length).toBe(0);
-      const second = await request(proxy.url, { path: '/get', agent, timeout: CLIENT_TIMEOUT });
+      const second = await request(gw.url, { path: '/get', agent, timeout: CLIENT_TIMEOUT });
       expect(second.body.toString()).toBe('hello');
       expect(sockets.size).toBe(1);
     } finally {
       agent.destroy();
     }
-    await within(CLIENT_TIMEOUT, proxy.handoff.close(), 'proxy.close()');
+    await within(CLIENT_TIMEOUT, gw.proxy.close(), 'proxy.close()');
   });
 });
 
 describe.each(MODES)('onHeaders turning a GET response bodiless (%s mode)', (mode) => {
   let origin: Running;
-  let proxy: Gateway;
+  let gw: EngineGateway;
 
   beforeEach(async () => {
     origin = await upstream((_req, res) => {
@@ -163,7 +163,7 @@ describe.each(MODES)('onHeaders turning a GET response bodiless (%s mode)', (mod
   });
 
   afterEach(async () => {
-    await proxy.close();
+    await gw.close();
     await origin.close();
   });
 
@@ -171,20 +171,21 @@ describe.each(MODES)('onHeaders turning a GET response bodiless (%s mode)', (mod
   // connection must stay in step for the next request. A 204 carries no content-length
   // (RFC 9110 §8.6); a 304's describes the representation and stays.
   it.each([204, 304])('answers %i with no body, and the client can go on', async (status) => {
-    const recorded = recordingRoute(`${origin.url}/`, (ctx) => ({
-      mode,
-      onHeaders: ctx.path === '/bodiless' ? (head) => void (head.status = status) : undefined,
-    }));
-    proxy = await gateway(recorded.route);
+    gw = await engineGateway(({ fetch, path }) =>
+      fetch(`${origin.url}/`, {
+        mode,
+        onHeaders: path === '/bodiless' ? (head) => void (head.status = status) : undefined,
+      }),
+    );
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
-      const reply = await request(proxy.url, { path: '/bodiless', agent, timeout: CLIENT_TIMEOUT });
+      const reply = await request(gw.url, { path: '/bodiless', agent, timeout: CLIENT_TIMEOUT });
       expect(reply.status).toBe(status);
       expect(reply.body.length).toBe(0);
       expect(reply.headers['content-length']).toBe(status === 204 ? undefined : '5');
-      const next = await request(proxy.url, { path: '/next', agent, timeout: CLIENT_TIMEOUT });
+      const next = await request(gw.url, { path: '/next', agent, timeout: CLIENT_TIMEOUT });
       expect(next.body.toString()).toBe('hello');
-      const outcome = await within(CLIENT_TIMEOUT, recorded.handles[0]!.done, 'the transfer');
+      const outcome = await within(CLIENT_TIMEOUT, gw.handles[0]!.done, 'the transfer');
       expect(outcome.error).toBeUndefined();
     } finally {
       agent.destroy();

@@ -1,16 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { Readable } from 'node:stream';
-import type { ProxyCallOptions, ProxyMode } from '@handoff/koa';
+import type { ProxyCallOptions } from '@handoff/core';
 import { request } from './helpers/client';
-import { recordingRoute } from './helpers/handles';
-import { gateway, until, upstream, type Gateway, type Running } from './helpers/servers';
-
-const MODES: ProxyMode[] = ['response', 'socket'];
+import { engineGateway, type EngineGateway } from './helpers/engine-gateway';
+import { MODES } from './helpers/modes';
+import { upstream, type Running } from './helpers/servers';
+import { until } from './helpers/wait';
 
 describe.each(MODES)('request bodies sent upstream (%s mode)', (mode) => {
   let origin: Running;
-  let proxy: Gateway;
+  let gw: EngineGateway;
   let received: { method: string; headers: http.IncomingHttpHeaders; sha: string; bytes: number }[];
 
   beforeEach(async () => {
@@ -30,16 +30,16 @@ describe.each(MODES)('request bodies sent upstream (%s mode)', (mode) => {
   });
 
   afterEach(async () => {
-    await proxy.close();
+    await gw.close();
     await origin.close();
   });
 
   const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
   it("streams the client's upload with body: 'request', keeping its content type and length", async () => {
-    proxy = await gateway((ctx) => ctx.proxyFetch(`${origin.url}/up`, { mode, method: 'PUT', body: 'request' }));
+    gw = await engineGateway(({ fetch }) => fetch(`${origin.url}/up`, { mode, method: 'PUT', body: 'request' }));
     const data = randomBytes(3 * 1024 * 1024 + 17);
-    const reply = await request(proxy.url, {
+    const reply = await request(gw.url, {
       method: 'POST',
       body: data,
       headers: { 'content-type': 'application/x-thing', 'content-length': data.length },
@@ -51,18 +51,9 @@ describe.each(MODES)('request bodies sent upstream (%s mode)', (mode) => {
   });
 
   it('streams a chunked upload of unknown length', async () => {
-    proxy = await gateway((ctx) => ctx.proxyFetch(`${origin.url}/up`, { mode, method: 'POST', body: 'request' }));
+    gw = await engineGateway(({ fetch }) => fetch(`${origin.url}/up`, { mode, method: 'POST', body: 'request' }));
     const parts = [randomBytes(1000), randomBytes(70_000), randomBytes(5)];
-    const reply = await new Promise<string>((resolve, reject) => {
-      const req = http.request(`${proxy.url}/`, { method: 'POST', agent: false }, (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve(text));
-      });
-      req.on('error', reject);
-      for (const part of parts) req.write(part);
-      req.end();
-    });
+    const reply = (await request(`${gw.url}/`, { method: 'POST', body: parts })).body.toString();
     expect(reply).toBe('71005');
     expect(received[0]!.sha).toBe(sha(Buffer.concat(parts)));
     expect(received[0]!.headers['transfer-encoding']).toBe('chunked');
@@ -74,29 +65,28 @@ describe.each(MODES)('request bodies sent upstream (%s mode)', (mode) => {
     ['a Uint8Array', () => new Uint8Array([4, 5]), Buffer.from([4, 5])],
     ['a Readable', () => Readable.from([Buffer.from('a'), Buffer.from('bc')]), Buffer.from('abc')],
   ])('sends %s as the body', async (_what, body, expected) => {
-    proxy = await gateway((ctx) =>
-      ctx.proxyFetch(`${origin.url}/up`, { mode, method: 'POST', body: body(), headers: { 'content-type': 'text/plain' } }),
+    gw = await engineGateway(({ fetch }) =>
+      fetch(`${origin.url}/up`, { mode, method: 'POST', body: body(), headers: { 'content-type': 'text/plain' } }),
     );
-    await request(proxy.url);
+    await request(gw.url);
     expect(received[0]).toMatchObject({ method: 'POST', sha: sha(expected), bytes: expected.length });
   });
 
   it('aborts the upstream upload when the client leaves mid-upload, leaving nothing complete upstream', async () => {
-    const recorded = recordingRoute(`${origin.url}/up`, { mode, method: 'POST', body: 'request' });
-    proxy = await gateway(recorded.route);
+    gw = await engineGateway(({ fetch }) => fetch(`${origin.url}/up`, { mode, method: 'POST', body: 'request' }));
     const upstreamClosed = new Promise<void>((resolve) =>
       origin.server.once('request', (upstreamReq: http.IncomingMessage) => upstreamReq.on('close', resolve)),
     );
     const upstreamStarted = new Promise((resolve) => origin.server.once('request', resolve));
-    const req = http.request(`${proxy.url}/`, { method: 'POST', agent: false, headers: { 'content-length': 1_000_000 } });
+    const req = http.request(`${gw.url}/`, { method: 'POST', agent: false, headers: { 'content-length': 1_000_000 } });
     req.on('error', () => {});
     req.write(randomBytes(64 * 1024));
     await upstreamStarted;
     req.destroy();
     await upstreamClosed;
-    const outcome = await recorded.handles[0]!.done;
+    const outcome = await gw.handles[0]!.done;
     expect(outcome.error!.code).toBe('HANDOFF_CLIENT_ABORTED');
-    await until(() => proxy.handoff.proxy.stats.inFlight === 0, 'slot released');
+    await until(() => gw.proxy.stats.inFlight === 0, 'slot released');
     expect(received).toEqual([]);
   });
 });

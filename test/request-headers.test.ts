@@ -1,11 +1,12 @@
 import type http from 'node:http';
+import { createProxy, type ProxyCallOptions, type ProxyOptions } from '@handoff/core';
 import { request } from './helpers/client';
-import { gateway, upstream, type Gateway, type Running } from './helpers/servers';
-import { handoff, type ProxyCallOptions, type ProxyOptions } from '@handoff/koa';
+import { engineGateway, type EngineGateway } from './helpers/engine-gateway';
+import { upstream, type Running } from './helpers/servers';
 
 describe('headers sent to the upstream', () => {
   let origin: Running;
-  let proxy: Gateway | undefined;
+  let gw: EngineGateway | undefined;
   let seen: http.IncomingHttpHeaders;
 
   beforeEach(async () => {
@@ -16,13 +17,13 @@ describe('headers sent to the upstream', () => {
   });
 
   afterEach(async () => {
-    await proxy?.close();
+    await gw?.close();
     await origin.close();
   });
 
   async function send(headers: http.OutgoingHttpHeaders, call: ProxyCallOptions = {}, options?: ProxyOptions) {
-    proxy = await gateway((ctx) => ctx.proxyFetch(`${origin.url}/x`, call), options);
-    const reply = await request(proxy.url, { headers });
+    gw = await engineGateway(({ fetch }) => fetch(`${origin.url}/x`, call), options);
+    const reply = await request(gw.url, { headers });
     expect(reply.status).toBe(200);
     return seen;
   }
@@ -63,7 +64,7 @@ describe('headers sent to the upstream', () => {
   });
 
   it('refuses cookie or authorization in the defaults for every call', () => {
-    expect(() => handoff({ forwardHeaders: ['Cookie'] })).toThrow(/may not forward cookie for every call/);
+    expect(() => createProxy({ forwardHeaders: ['Cookie'] })).toThrow(/may not forward cookie for every call/);
   });
 
   it('widens the forwarded set with forwardHeaders, in defaults and per call', async () => {
@@ -93,7 +94,7 @@ describe('headers sent to the upstream', () => {
     );
     expect(got['x-forwarded-for']).toBe('127.0.0.1');
     expect(got['x-forwarded-proto']).toBe('http');
-    expect(got['x-forwarded-host']).toBe(`127.0.0.1:${proxy!.port}`);
+    expect(got['x-forwarded-host']).toBe(`127.0.0.1:${gw!.port}`);
   });
 
   it("appends to a trusted chain with xForwarded: 'append'", async () => {

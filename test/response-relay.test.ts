@@ -1,12 +1,11 @@
-import type { ProxyMode } from '@handoff/koa';
 import { request } from './helpers/client';
-import { gateway, upstream, type Gateway, type Running } from './helpers/servers';
-
-const MODES: ProxyMode[] = ['response', 'socket'];
+import { engineGateway, type EngineGateway } from './helpers/engine-gateway';
+import { MODES } from './helpers/modes';
+import { upstream, type Running } from './helpers/servers';
 
 describe.each(MODES)('relaying the upstream response (%s mode)', (mode) => {
   let origin: Running;
-  let proxy: Gateway;
+  let gw: EngineGateway;
 
   beforeEach(async () => {
     origin = await upstream((req, res) => {
@@ -29,13 +28,13 @@ describe.each(MODES)('relaying the upstream response (%s mode)', (mode) => {
   });
 
   afterEach(async () => {
-    await proxy.close();
+    await gw.close();
     await origin.close();
   });
 
   it('streams status, headers and body, with every Set-Cookie value kept', async () => {
-    proxy = await gateway((ctx) => ctx.proxyFetch(`${origin.url}${ctx.url}`, { mode }));
-    const reply = await request(proxy.url, { path: '/r/7?x=1' });
+    gw = await engineGateway(({ fetch, url }) => fetch(`${origin.url}${url}`, { mode }));
+    const reply = await request(gw.url, { path: '/r/7?x=1' });
     expect(reply.status).toBe(200);
     expect(JSON.parse(reply.body.toString())).toEqual({ method: 'GET', url: '/r/7?x=1' });
     expect(reply.headers['content-type']).toBe('application/json');
@@ -44,16 +43,16 @@ describe.each(MODES)('relaying the upstream response (%s mode)', (mode) => {
   });
 
   it('relays a body of unknown length chunked, never close-delimited', async () => {
-    proxy = await gateway((ctx) => ctx.proxyFetch(`${origin.url}/chunked`, { mode }));
-    const reply = await request(proxy.url);
+    gw = await engineGateway(({ fetch }) => fetch(`${origin.url}/chunked`, { mode }));
+    const reply = await request(gw.url);
     expect(reply.status).toBe(201);
     expect(reply.body.toString()).toBe('part one, part two');
     expect(reply.headers['transfer-encoding']).toBe('chunked');
   });
 
   it('lets onHeaders change headers in place (the README snippet)', async () => {
-    proxy = await gateway((ctx) =>
-      ctx.proxyFetch(`${origin.url}/r/1`, {
+    gw = await engineGateway(({ fetch }) =>
+      fetch(`${origin.url}/r/1`, {
         mode,
         onHeaders: (res) => {
           res.headers['content-security-policy'] = 'sandbox;';
@@ -61,21 +60,23 @@ describe.each(MODES)('relaying the upstream response (%s mode)', (mode) => {
         },
       }),
     );
-    const reply = await request(proxy.url);
+    const reply = await request(gw.url);
     expect(reply.headers['content-security-policy']).toBe('sandbox;');
     expect(reply.headers['x-internal']).toBeUndefined();
     expect(reply.headers['set-cookie']).toHaveLength(2);
   });
 
-  it('accepts a function as the second argument, async, returning a replacement head', async () => {
-    proxy = await gateway((ctx) =>
-      ctx.proxyFetch(`${origin.url}/r/1`, async (res) => {
-        await new Promise((resolve) => setImmediate(resolve));
-        return { status: 203, headers: { 'content-type': res.headers['content-type'] as string, 'x-replaced': 'yes' } };
+  it('lets an async onHeaders return a replacement head', async () => {
+    gw = await engineGateway(({ fetch }) =>
+      fetch(`${origin.url}/r/1`, {
+        mode,
+        onHeaders: async (res) => {
+          await new Promise((resolve) => setImmediate(resolve));
+          return { status: 203, headers: { 'content-type': res.headers['content-type'] as string, 'x-replaced': 'yes' } };
+        },
       }),
-      { mode },
     );
-    const reply = await request(proxy.url);
+    const reply = await request(gw.url);
     expect(reply.status).toBe(203);
     expect(reply.headers['x-replaced']).toBe('yes');
     expect(reply.headers['set-cookie']).toBeUndefined();
@@ -83,25 +84,25 @@ describe.each(MODES)('relaying the upstream response (%s mode)', (mode) => {
   });
 
   it('sends no body for HEAD requests and bodiless statuses', async () => {
-    proxy = await gateway((ctx) => ctx.proxyFetch(`${origin.url}${ctx.path}`, { mode, method: ctx.method }));
-    const head = await request(proxy.url, { method: 'HEAD', path: '/r/1' });
+    gw = await engineGateway(({ fetch, path, method }) => fetch(`${origin.url}${path}`, { mode, method }));
+    const head = await request(gw.url, { method: 'HEAD', path: '/r/1' });
     expect(head.status).toBe(200);
     expect(head.body.length).toBe(0);
     expect(Number(head.headers['content-length'])).toBeGreaterThan(0);
 
-    const empty = await request(proxy.url, { path: '/empty' });
+    const empty = await request(gw.url, { path: '/empty' });
     expect(empty.status).toBe(204);
     expect(empty.headers['x-kind']).toBe('empty');
     expect(empty.body.length).toBe(0);
   });
 
   it('keeps headers the app set before handing off (CORS and the like), over the upstream ones', async () => {
-    proxy = await gateway(async (ctx) => {
-      ctx.set('access-control-allow-origin', 'https://app.example');
-      ctx.set('content-type', 'application/vnd.app+json');
-      await ctx.proxyFetch(`${origin.url}/r/1`, { mode });
+    gw = await engineGateway(({ res, fetch }) => {
+      res.setHeader('access-control-allow-origin', 'https://app.example');
+      res.setHeader('content-type', 'application/vnd.app+json');
+      return fetch(`${origin.url}/r/1`, { mode });
     });
-    const reply = await request(proxy.url);
+    const reply = await request(gw.url);
     expect(reply.headers['access-control-allow-origin']).toBe('https://app.example');
     expect(reply.headers['content-type']).toBe('application/vnd.app+json');
   });

@@ -2,11 +2,11 @@
 // queued for that client and nothing more (the upstream socket reads only when the parser
 // asks). In a file of its own so that no other test's buffers are freed while it measures.
 import net from 'node:net';
-import type { ProxyMode } from '@handoff/koa';
+import { engineGateway } from './helpers/engine-gateway';
 import { memoryInUse } from './helpers/memory';
-import { gateway, upstream } from './helpers/servers';
+import { MODES } from './helpers/modes';
+import { upstream } from './helpers/servers';
 
-const MODES: ProxyMode[] = ['response', 'socket'];
 const CHUNK = Buffer.alloc(64 * 1024, 7);
 const TOTAL = 64 * 1024 * 1024;
 
@@ -41,12 +41,12 @@ describe.each(MODES)('stalled streams (%s mode)', (mode) => {
       };
       pump();
     });
-    const proxy = await gateway((ctx) => ctx.proxyFetch(`${origin.url}/big`, { mode }), { concurrency: STREAMS });
+    const gw = await engineGateway(({ fetch }) => fetch(`${origin.url}/big`, { mode }), { concurrency: STREAMS });
     const clients: net.Socket[] = [];
     try {
       const scratch = Buffer.alloc(64 * 1024);
       const before = await memoryInUse();
-      for (let i = 0; i < STREAMS; i++) clients.push(await stalledClient(proxy.url, scratch));
+      for (let i = 0; i < STREAMS; i++) clients.push(await stalledClient(gw.url, scratch));
       // Let every stream fill the socket buffers and stall, then measure what the proxy holds.
       await new Promise((resolve) => setTimeout(resolve, 500));
       const held = (await memoryInUse()).arrayBuffers - before.arrayBuffers;
@@ -56,7 +56,7 @@ describe.each(MODES)('stalled streams (%s mode)', (mode) => {
       expect(held).toBeGreaterThan(0);
     } finally {
       for (const client of clients) client.destroy();
-      await proxy.close();
+      await gw.close();
       await origin.close();
     }
   });

@@ -1,7 +1,7 @@
 // Request coalescing: concurrent misses for one URL make one upstream request; the rest are served from it.
 import http from 'node:http';
 import type { Reply } from '../helpers/client';
-import { until } from '../helpers/servers';
+import { until } from '../helpers/wait';
 import { cacheRig, hits, type CacheRig } from './helpers';
 
 describe('request coalescing', () => {
@@ -33,7 +33,7 @@ describe('request coalescing', () => {
     }
   }
 
-  const waiting = () => rig.gw.handoff.proxy.stats.cache!.waiting;
+  const waiting = () => rig.gw.proxy.stats.cache!.waiting;
 
   it('sends one upstream request for 100 concurrent misses and serves every client from it', async () => {
     const replies = Array.from({ length: 100 }, () => rig.get('/report'));
@@ -45,7 +45,7 @@ describe('request coalescing', () => {
     const marks = done.map((r) => r.headers['x-cache']);
     expect(marks.filter((m) => m === 'MISS')).toHaveLength(1);
     expect(marks.filter((m) => m === 'HIT')).toHaveLength(99);
-    expect(rig.gw.handoff.proxy.stats).toMatchObject({ inFlight: 0, cache: { waiting: 0 } });
+    expect(rig.gw.proxy.stats).toMatchObject({ inFlight: 0, cache: { waiting: 0 } });
   }, 30_000);
 
   it('revalidates a stale entry once for concurrent requests and serves them all from it', async () => {
@@ -95,7 +95,7 @@ describe('request coalescing', () => {
     const done: Reply[] = await Promise.all(replies);
     expect(done.map((r) => r.status)).toEqual([504, 504, 504, 504, 504]);
     expect(hits(rig.origin, '/slow')).toBe(1);
-    expect(rig.gw.handoff.proxy.stats).toMatchObject({ inFlight: 0, cache: { waiting: 0 } });
+    expect(rig.gw.proxy.stats).toMatchObject({ inFlight: 0, cache: { waiting: 0 } });
   });
 
   it('retries the waiters when the upstream resets the connection before answering', async () => {

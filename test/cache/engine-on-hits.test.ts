@@ -1,7 +1,7 @@
 // The cache sits inside the engine: onHeaders, the gate, modes, abort handling and stats behave the same on hits.
-import type { ResponseHead } from '@handoff/koa';
+import type { ResponseHead } from '@handoff/core';
 import { openResponse, rawRequest } from '../helpers/client';
-import { until } from '../helpers/servers';
+import { until } from '../helpers/wait';
 import { cacheRig, hits, type CacheRig } from './helpers';
 
 const BIG = Buffer.alloc(2 * 1024 * 1024, 'b');
@@ -66,7 +66,7 @@ describe('the engine on cache hits', () => {
     expect(res.headers['x-cache']).toBe('HIT');
     await new Promise((resolve) => res.once('data', resolve));
     req.destroy();
-    await until(() => rig.gw.handoff.proxy.stats.inFlight === 0, 'the slot to be released');
+    await until(() => rig.gw.proxy.stats.inFlight === 0, 'the slot to be released');
     const again = await rig.get('/big');
     expect(again.headers['x-cache']).toBe('HIT');
     expect(again.body.length).toBe(BIG.length);

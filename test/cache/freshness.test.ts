@@ -1,6 +1,6 @@
 // RFC 9111 as a shared cache: what is stored, what is not, and how each response is marked.
-import type { ProxyCallOptions } from '@handoff/koa';
-import type Koa from 'koa';
+import type { ProxyCallOptions } from '@handoff/core';
+import type { GatewayCall } from '../helpers/engine-gateway';
 import { cacheRig, hits, type CacheRig } from './helpers';
 
 /** The origin answers with the Cache-Control (and Vary) named in the query, and a body that counts its requests. */
@@ -22,11 +22,11 @@ const path = (cc: string, extra = '') => `/r?cc=${encodeURIComponent(cc)}${extra
 
 describe('cache storage and freshness (RFC 9111 §3, §4.2, §5.2)', () => {
   let rig: CacheRig;
-  let call: (ctx: Koa.Context) => ProxyCallOptions = () => ({});
+  let call: (request: GatewayCall) => ProxyCallOptions = () => ({});
 
   beforeEach(async () => {
     call = () => ({});
-    rig = await cacheRig(origin(() => rig), {}, (ctx) => call(ctx));
+    rig = await cacheRig(origin(() => rig), {}, (request) => call(request));
   });
 
   afterEach(() => rig.close());
@@ -46,7 +46,7 @@ describe('cache storage and freshness (RFC 9111 §3, §4.2, §5.2)', () => {
     expect(second.headers['content-type']).toBe('text/plain');
     expect(second.body.toString()).toBe(first.body.toString());
     expect(upstream).toBe(1);
-    expect(rig.gw.handoff.proxy.stats.cache).toMatchObject({ hits: 1, misses: 1, waiting: 0 });
+    expect(rig.gw.proxy.stats.cache).toMatchObject({ hits: 1, misses: 1, waiting: 0 });
   });
 
   it.each([
@@ -125,14 +125,14 @@ describe('cache storage and freshness (RFC 9111 §3, §4.2, §5.2)', () => {
     const url = path('max-age=60');
     await rig.get(url);
     expect((await rig.get(url)).headers['x-cache']).toBe('HIT');
-    call = (ctx) => (ctx.method === 'POST' ? { method: 'POST', body: 'request' } : {});
+    call = ({ method }) => (method === 'POST' ? { method: 'POST', body: 'request' } : {});
     expect((await rig.get(url, { method: 'POST', body: 'x' })).status).toBe(200);
     expect((await rig.get(url)).headers['x-cache']).toBe('MISS');
   });
 
   it('answers HEAD from a stored GET response', async () => {
     const url = path('max-age=60');
-    call = (ctx) => ({ method: ctx.method });
+    call = ({ method }) => ({ method });
     const get = await rig.get(url);
     const head = await rig.get(url, { method: 'HEAD' });
     expect(head.status).toBe(200);

@@ -1,13 +1,11 @@
-import type Koa from 'koa';
-import type { ProxyCallOptions, ProxyError, ProxyOptions } from '@handoff/koa';
+import type { ProxyCallOptions, ProxyError, ProxyOptions } from '@handoff/core';
 import { request, type Reply, type RequestOptions } from '../helpers/client';
+import { engineGateway, type EngineGateway, type GatewayCall } from '../helpers/engine-gateway';
 import { recordingUpstream, type RecordingUpstream, type Respond } from '../helpers/recording-upstream';
-import { recordingRoute } from '../helpers/handles';
-import { gateway, type Gateway } from '../helpers/servers';
 
 export interface CacheRig {
   origin: RecordingUpstream;
-  gw: Gateway;
+  gw: EngineGateway;
   /** Store errors reported through cache.onError. */
   storeErrors: ProxyError[];
   get(path: string, options?: RequestOptions): Promise<Reply>;
@@ -18,16 +16,15 @@ export interface CacheRig {
 export async function cacheRig(
   respond: Respond,
   options: ProxyOptions = {},
-  call: ProxyCallOptions | ((ctx: Koa.Context) => ProxyCallOptions) = {},
+  call: ProxyCallOptions | ((call: GatewayCall) => ProxyCallOptions) = {},
 ): Promise<CacheRig> {
   const origin = await recordingUpstream(respond);
   const storeErrors: ProxyError[] = [];
   const cache = typeof options.cache === 'object' ? options.cache : {};
-  const { route } = recordingRoute(
-    (ctx) => origin.url + ctx.url,
-    (ctx) => (typeof call === 'function' ? call(ctx) : call),
+  const gw = await engineGateway(
+    (incoming) => incoming.fetch(origin.url + incoming.url, typeof call === 'function' ? call(incoming) : call),
+    { ...options, cache: { onError: (err) => storeErrors.push(err), ...cache } },
   );
-  const gw = await gateway(route, { ...options, cache: { onError: (err) => storeErrors.push(err), ...cache } });
   return {
     origin,
     gw,

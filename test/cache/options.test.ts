@@ -1,6 +1,7 @@
 // The cache option is validated once, where it enters, with a message naming what is wrong.
-import http from 'node:http';
 import { createProxy, isProxyError, type ProxyOptions } from '@handoff/core';
+import { request } from '../helpers/client';
+import { engineGateway } from '../helpers/engine-gateway';
 
 function rejects(options: ProxyOptions, message: RegExp): void {
   let thrown: unknown;
@@ -31,28 +32,16 @@ describe('cache options', () => {
   });
 
   it('refuses cache: true on a call when the proxy has no cache, before touching the response', async () => {
-    const proxy = createProxy();
-    const server = http.createServer((req, res) => {
+    const gw = await engineGateway(({ res, fetch }) => {
       try {
-        proxy.fetch(req, res, 'http://127.0.0.1:1/', { cache: true });
+        fetch('http://127.0.0.1:1/', { cache: true });
         res.end('proxied');
       } catch (err) {
         res.end(`refused: ${(err as Error).message}`);
       }
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as import('node:net').AddressInfo;
-    const body = await new Promise<string>((resolve, reject) => {
-      http
-        .get(`http://127.0.0.1:${port}/`, (res) => {
-          let text = '';
-          res.on('data', (c) => (text += c));
-          res.on('end', () => resolve(text));
-        })
-        .on('error', reject);
-    });
+    const body = (await request(gw.url)).body.toString();
     expect(body).toMatch(/refused: cache: true needs a cache configured on the proxy/);
-    server.close();
-    await proxy.close();
+    await gw.close();
   });
 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { request, type Reply } from '../helpers/client';
 import { recordingUpstream, type RecordingUpstream } from '../helpers/recording-upstream';
-import { until } from '../helpers/servers';
+import { until } from '../helpers/wait';
 import { cacheRig, hits, type CacheRig } from './helpers';
 import { redisRelay, type RedisRelay } from './redis-relay';
 
@@ -41,16 +41,6 @@ async function prefixedKeys(redis: Redis, prefix: string): Promise<string[]> {
   return found;
 }
 
-/** Polls an asynchronous condition, bounded in count and time. */
-async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (let i = 0; i < 1_000 && Date.now() < deadline; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 interface GatewayProcess {
   child: ChildProcess;
   output: () => string;
@@ -66,7 +56,7 @@ async function startGateway(origin: string, prefix: string): Promise<GatewayProc
   });
   child.stdout!.setEncoding('utf8');
   child.stdout!.on('data', (chunk: string) => (output += chunk));
-  await until(() => /port \d+/.test(output) || child.exitCode !== null, 'a gateway process listening');
+  await until(() => /port \d+/.test(output) || child.exitCode !== null, 'a gateway process listening', { every: 5 });
   if (child.exitCode !== null) throw new Error(`gateway process exited: ${output}`);
   const port = Number(/port (\d+)/.exec(output)![1]);
   return {
@@ -116,7 +106,7 @@ describeRedis('Redis cache store shared by two processes', () => {
     const first = await a.get('/shared');
     expect(first.headers['x-cache']).toBe('MISS');
     // The write completes just after the response: wait until it is in Redis.
-    await waitFor(async () => (await prefixedKeys(redis, prefix)).length >= 2, 'the entry written to Redis');
+    await until(async () => (await prefixedKeys(redis, prefix)).length >= 2, 'the entry written to Redis', { every: 10 });
     const second = await b.get('/shared');
     expect(second.headers['x-cache']).toBe('HIT');
     expect(second.body.toString()).toBe(first.body.toString());
@@ -129,7 +119,7 @@ describeRedis('Redis cache store shared by two processes', () => {
     expect((await a.get(url, { 'accept-language': 'en' })).headers['x-cache']).toBe('MISS');
     expect((await b.get(url, { 'accept-language': 'fr' })).headers['x-cache']).toBe('MISS');
     // One index for the URL and one key per variant.
-    await waitFor(async () => (await prefixedKeys(redis, prefix)).length >= before + 3, 'both variants written to Redis');
+    await until(async () => (await prefixedKeys(redis, prefix)).length >= before + 3, 'both variants written to Redis', { every: 10 });
     const en = await b.get(url, { 'accept-language': 'en' });
     const fr = await a.get(url, { 'accept-language': 'fr' });
     expect([en.headers['x-cache'], fr.headers['x-cache']]).toEqual(['HIT', 'HIT']);
@@ -142,18 +132,13 @@ describeRedis('Redis cache store shared by two processes', () => {
     const url = '/short?cc=max-age%3D1';
     const before = (await prefixedKeys(redis, prefix)).length;
     await a.get(url);
-    await waitFor(async () => (await prefixedKeys(redis, prefix)).length >= before + 2, 'the entry written to Redis');
+    await until(async () => (await prefixedKeys(redis, prefix)).length >= before + 2, 'the entry written to Redis', { every: 10 });
     const keys = await prefixedKeys(redis, prefix);
     expect(keys.length).toBeGreaterThan(0);
     for (const key of keys) expect(await redis.pttl(key)).toBeGreaterThan(0);
     // max-age=1 (counted from the origin's Date, to the second): within about 2 s the entry is stale and fetched again.
     let reply: Reply | undefined;
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      reply = await b.get(url);
-      if (reply.headers['x-cache'] !== 'HIT') break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await until(async () => (reply = await b.get(url)).headers['x-cache'] !== 'HIT', 'the entry to go stale', { every: 100 });
     expect(reply!.headers['x-cache']).toBe('MISS');
     expect(hits(origin, url)).toBe(2);
   }, 30_000);
@@ -191,13 +176,10 @@ describeRedis('Redis going away mid-run', () => {
 
   /** Requests until one is served as `mark` (bounded), for the moments the store changes state. */
   async function untilMarked(mark: string, url = '/r'): Promise<Reply> {
-    let reply: Reply | undefined;
-    for (let i = 0; i < 200; i++) {
-      reply = await rig.get(url);
-      if (reply.headers['x-cache'] === mark) return reply;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error(`never served as ${mark}; last was ${String(reply?.headers['x-cache'])}`);
+    let reply!: Reply;
+    const served = async () => (reply = await rig.get(url)).headers['x-cache'] === mark;
+    await until(served, `a reply served as ${mark}`, { timeout: 15_000, every: 50 });
+    return reply;
   }
 
   it('proxies uncached when Redis goes away, logs one error, and caches again when it is back', async () => {

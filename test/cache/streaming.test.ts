@@ -2,7 +2,7 @@
 // too large or truncated bodies are never stored (RELIABILITY A9).
 import type http from 'node:http';
 import { openResponse, readBody } from '../helpers/client';
-import { until } from '../helpers/servers';
+import { until } from '../helpers/wait';
 import { cacheRig, hits, type CacheRig } from './helpers';
 
 const CHUNK = Buffer.alloc(64 * 1024, 'x');
@@ -84,7 +84,7 @@ describe('streaming through the cache', () => {
     const { res, req } = await openResponse(`${rig.gw.url}/left`);
     await new Promise((resolve) => res.once('data', resolve));
     req.destroy();
-    await until(() => rig.gw.handoff.proxy.stats.inFlight === 0, 'the transfer to end');
+    await until(() => rig.gw.proxy.stats.inFlight === 0, 'the transfer to end');
     const next = await rig.get('/left');
     expect(next.headers['x-cache']).toBe('MISS');
     expect(hits(rig.origin, '/left')).toBe(2);

@@ -3,9 +3,9 @@
 // nothing but parsing time: memory held mid-flood stays far below the flood's size.
 import type net from 'node:net';
 import { openResponse, readBody } from '../helpers/client';
-import { recordingRoute } from '../helpers/handles';
+import { engineGateway, type EngineGateway } from '../helpers/engine-gateway';
 import { memoryInUse } from '../helpers/memory';
-import { gateway, until, type Gateway } from '../helpers/servers';
+import { until } from '../helpers/wait';
 import { scriptedUpstream, type ScriptedUpstream, type Step } from '../faults/scripted-upstream';
 
 /** Heap and buffer bytes in use. */
@@ -18,10 +18,10 @@ const FLOOD = 32 * 1024 * 1024;
 
 describe('chunk-extension flood', () => {
   let origin: ScriptedUpstream;
-  let proxy: Gateway;
+  let gw: EngineGateway;
 
   afterEach(async () => {
-    await proxy.close();
+    await gw.close();
     await origin.close();
   });
 
@@ -54,10 +54,9 @@ describe('chunk-extension flood', () => {
   it('is parsed through without being held, and the response is relayed intact', async () => {
     const { steps, midFlood, release } = flood('\r\nx\r\n0\r\n\r\n');
     origin = await scriptedUpstream(steps);
-    const recorded = recordingRoute(`${origin.url}/x`);
-    proxy = await gateway(recorded.route);
+    gw = await engineGateway(({ fetch }) => fetch(`${origin.url}/x`));
     const before = await used();
-    const { res } = await openResponse(proxy.url);
+    const { res } = await openResponse(gw.url);
     await midFlood;
     // Bytes still in loopback buffers are the kernel's, not the heap's.
     expect((await used()) - before).toBeLessThan(FLOOD / 4);
@@ -65,23 +64,22 @@ describe('chunk-extension flood', () => {
     const { body, complete } = await readBody(res);
     expect(complete).toBe(true);
     expect(body.toString()).toBe('bodyx');
-    expect((await recorded.handles[0]!.done).error).toBeUndefined();
-    await until(() => proxy.handoff.proxy.stats.inFlight === 0, 'cleanup');
+    expect((await gw.handles[0]!.done).error).toBeUndefined();
+    await until(() => gw.proxy.stats.inFlight === 0, 'cleanup');
   }, 30_000);
 
   it('ending in a malformed extension is refused mid-body (the client is cut)', async () => {
     const { steps, release } = flood(';\r\nx\r\n0\r\n\r\n');
     origin = await scriptedUpstream(steps);
-    const recorded = recordingRoute(`${origin.url}/x`);
-    proxy = await gateway(recorded.route);
-    const { res } = await openResponse(proxy.url);
+    gw = await engineGateway(({ fetch }) => fetch(`${origin.url}/x`));
+    const { res } = await openResponse(gw.url);
     release();
     const { body, complete } = await readBody(res);
     expect(complete).toBe(false);
     expect(body.toString()).toBe('body');
-    const { error } = await recorded.handles[0]!.done;
+    const { error } = await gw.handles[0]!.done;
     expect(error!.code).toBe('HANDOFF_INVALID_RESPONSE');
     expect(String((error!.cause as Error).message)).toMatch(/chunk extension/i);
-    await until(() => proxy.handoff.proxy.stats.inFlight === 0 && proxy.handoff.proxy.stats.upstreamSockets === 0, 'cleanup');
+    await until(() => gw.proxy.stats.inFlight === 0 && gw.proxy.stats.upstreamSockets === 0, 'cleanup');
   }, 30_000);
 });

@@ -1,17 +1,16 @@
 // RELIABILITY.md group B: client misbehaviour.
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import type { ProxyMode } from '@handoff/koa';
 import { openResponse, rawRequest, request } from '../helpers/client';
-import { recordingRoute } from '../helpers/handles';
-import { gateway, until, upstream, type Gateway, type Running } from '../helpers/servers';
+import { engineGateway, type EngineGateway } from '../helpers/engine-gateway';
+import { MODES } from '../helpers/modes';
+import { upstream, type Running } from '../helpers/servers';
+import { until } from '../helpers/wait';
 import { dribble, slowRead } from '../faults/clients';
-
-const MODES: ProxyMode[] = ['response', 'socket'];
 
 describe.each(MODES)('client misbehaviour (%s mode)', (mode) => {
   let origin: Running;
-  let proxy: Gateway;
+  let gw: EngineGateway;
   let uploads: { url: string; complete: boolean; bytes: number }[];
 
   beforeEach(async () => {
@@ -33,42 +32,39 @@ describe.each(MODES)('client misbehaviour (%s mode)', (mode) => {
   });
 
   afterEach(async () => {
-    await proxy.close();
+    await gw.close();
     await origin.close();
   });
 
   it('serves a slow but steady reader completely (backpressure, not a timeout)', async () => {
-    proxy = await gateway((ctx) => ctx.proxyFetch(`${origin.url}/big`, { mode, bodyTimeout: 1_000 }));
-    const { res } = await openResponse(proxy.url);
+    gw = await engineGateway(({ fetch }) => fetch(`${origin.url}/big`, { mode, bodyTimeout: 1_000 }));
+    const { res } = await openResponse(gw.url);
     const read = await slowRead(res, 256 * 1024, 5);
     expect(read).toEqual({ length: 4 * 1024 * 1024, complete: true });
   });
 
   it('answers 408 and aborts the upstream upload when the request body stalls (slowloris)', async () => {
-    const recorded = recordingRoute(`${origin.url}/up`, { mode, method: 'POST', body: 'request', bodyTimeout: 200 });
-    proxy = await gateway(recorded.route);
-    const reply = await dribble(proxy.port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n', ['a', 'b'], 1_000);
+    gw = await engineGateway(({ fetch }) => fetch(`${origin.url}/up`, { mode, method: 'POST', body: 'request', bodyTimeout: 200 }));
+    const reply = await dribble(gw.port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n', ['a', 'b'], 1_000);
     expect(reply.text).toMatch(/^HTTP\/1\.1 408 /);
-    expect((await recorded.handles[0]!.done).error!.code).toBe('HANDOFF_REQUEST_TIMEOUT');
-    await until(() => proxy.handoff.proxy.stats.inFlight === 0 && proxy.handoff.proxy.stats.upstreamSockets === 0, 'cleanup');
+    expect((await gw.handles[0]!.done).error!.code).toBe('HANDOFF_REQUEST_TIMEOUT');
+    await until(() => gw.proxy.stats.inFlight === 0 && gw.proxy.stats.upstreamSockets === 0, 'cleanup');
     expect(uploads.every((u) => !u.complete)).toBe(true);
   });
 
   it('answers 413 without contacting the upstream when Content-Length exceeds maxBodySize', async () => {
-    const recorded = recordingRoute(`${origin.url}/up`, { mode, method: 'POST', body: 'request', maxBodySize: 1000 });
-    proxy = await gateway(recorded.route);
-    const reply = await rawRequest(proxy.port, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n${'a'.repeat(100)}`);
+    gw = await engineGateway(({ fetch }) => fetch(`${origin.url}/up`, { mode, method: 'POST', body: 'request', maxBodySize: 1000 }));
+    const reply = await rawRequest(gw.port, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n${'a'.repeat(100)}`);
     expect(reply.text).toMatch(/^HTTP\/1\.1 413 /);
     expect(reply.text.toLowerCase()).toContain('connection: close');
-    expect((await recorded.handles[0]!.done).error!.code).toBe('HANDOFF_REQUEST_TOO_LARGE');
+    expect((await gw.handles[0]!.done).error!.code).toBe('HANDOFF_REQUEST_TOO_LARGE');
     expect(uploads).toEqual([]);
   });
 
   it('answers 413 and leaves nothing complete upstream when a chunked upload grows past maxBodySize', async () => {
-    const recorded = recordingRoute(`${origin.url}/up`, { mode, method: 'POST', body: 'request', maxBodySize: 100_000 });
-    proxy = await gateway(recorded.route);
+    gw = await engineGateway(({ fetch }) => fetch(`${origin.url}/up`, { mode, method: 'POST', body: 'request', maxBodySize: 100_000 }));
     const status = await new Promise<number>((resolve, reject) => {
-      const req = http.request(`${proxy.url}/`, { method: 'POST', agent: false }, (res) => {
+      const req = http.request(`${gw.url}/`, { method: 'POST', agent: false }, (res) => {
         res.resume();
         resolve(res.statusCode!);
       });
@@ -77,23 +73,23 @@ describe.each(MODES)('client misbehaviour (%s mode)', (mode) => {
       req.end();
     });
     expect(status).toBe(413);
-    expect((await recorded.handles[0]!.done).error!.code).toBe('HANDOFF_REQUEST_TOO_LARGE');
-    await until(() => uploads.length === 0 || proxy.handoff.proxy.stats.inFlight === 0, 'cleanup');
+    expect((await gw.handles[0]!.done).error!.code).toBe('HANDOFF_REQUEST_TOO_LARGE');
+    await until(() => uploads.length === 0 || gw.proxy.stats.inFlight === 0, 'cleanup');
     expect(uploads.every((u) => !u.complete)).toBe(true);
   });
 
   it('forwards a body within maxBodySize intact', async () => {
-    proxy = await gateway((ctx) => ctx.proxyFetch(`${origin.url}/up`, { mode, method: 'POST', body: 'request', maxBodySize: 100_000 }));
+    gw = await engineGateway(({ fetch }) => fetch(`${origin.url}/up`, { mode, method: 'POST', body: 'request', maxBodySize: 100_000 }));
     const data = randomBytes(99_999);
-    const reply = await request(proxy.url, { method: 'POST', body: data });
+    const reply = await request(gw.url, { method: 'POST', body: data });
     expect(reply.body.toString()).toBe('got 99999');
     expect(uploads[0]).toMatchObject({ complete: true, bytes: 99_999 });
   });
 
   it('does not desynchronise on Expect: 100-continue when the route does not read the body', async () => {
-    proxy = await gateway((ctx) => ctx.proxyFetch(`${origin.url}${ctx.path}`, { mode }));
+    gw = await engineGateway(({ fetch, path }) => fetch(`${origin.url}${path}`, { mode }));
     const reply = await rawRequest(
-      proxy.port,
+      gw.port,
       'POST /first HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello' +
         'GET /second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
     );
@@ -109,9 +105,9 @@ describe.each(MODES)('client misbehaviour (%s mode)', (mode) => {
   });
 
   it('answers pipelined requests in order, each with its own response', async () => {
-    proxy = await gateway((ctx) => ctx.proxyFetch(`${origin.url}${ctx.path}`, { mode }));
+    gw = await engineGateway(({ fetch, path }) => fetch(`${origin.url}${path}`, { mode }));
     const reply = await rawRequest(
-      proxy.port,
+      gw.port,
       'GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
     );
     const statuses = reply.text.match(/HTTP\/1\.1 \d{3}/g) ?? [];

@@ -2,7 +2,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
-import { upstream, until, type Running } from '../helpers/servers';
+import { request } from '../helpers/client';
+import { upstream, type Running } from '../helpers/servers';
+import { until } from '../helpers/wait';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -20,7 +22,7 @@ describe('file descriptors exhausted', () => {
     });
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (chunk: string) => (output += chunk));
-    await until(() => /port \d+/.test(output), 'gateway started');
+    await until(() => /port \d+/.test(output), 'gateway started', { every: 5 });
   }, 30_000);
 
   afterAll(async () => {
@@ -34,22 +36,13 @@ describe('file descriptors exhausted', () => {
     // One keep-alive client connection carries every request, so the client side needs no new descriptor.
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const get = (p: string) =>
-      new Promise<{ status: number; body: string }>((resolve, reject) => {
-        http
-          .get({ host: '127.0.0.1', port: port(), path: p, agent }, (res) => {
-            let body = '';
-            res.setEncoding('utf8');
-            res.on('data', (c: string) => (body += c));
-            res.on('end', () => resolve({ status: res.statusCode!, body }));
-          })
-          .on('error', reject);
-      });
+      request(`http://127.0.0.1:${port()}`, { path: p, agent }).then((reply) => ({ status: reply.status, body: reply.body.toString() }));
     try {
       expect((await get('/x')).status).toBe(200);
       expect((await get('/hog')).body).toMatch(/hogged \d+ \(EMFILE\)/);
       const starved = await get('/x');
       expect(starved.status).toBe(503);
-      await until(() => output.includes('error HANDOFF_RESOURCES_EXHAUSTED'), 'error reported');
+      await until(() => output.includes('error HANDOFF_RESOURCES_EXHAUSTED'), 'error reported', { every: 5 });
       expect((await get('/release')).body).toBe('released');
       expect((await get('/x')).status).toBe(200);
       expect(child.exitCode).toBeNull();

@@ -1,7 +1,9 @@
 // RELIABILITY.md F29: the gate under random interleavings ends idle and never exceeds its bound.
 import http from 'node:http';
 import fc from 'fast-check';
-import { gateway, until, upstream, type Running } from '../helpers/servers';
+import { engineGateway } from '../helpers/engine-gateway';
+import { upstream, type Running } from '../helpers/servers';
+import { until } from '../helpers/wait';
 
 type Scenario = 'ok' | 'timeout' | 'reset' | 'abort-before-headers' | 'abort-mid-body' | 'hook-throws';
 const SCENARIOS: Scenario[] = ['ok', 'timeout', 'reset', 'abort-before-headers', 'abort-mid-body', 'hook-throws'];
@@ -33,19 +35,19 @@ describe('the concurrency gate under random interleavings (fast-check)', () => {
         fc.integer({ min: 0, max: 4 }),
         fc.array(fc.tuple(fc.constantFrom(...SCENARIOS), fc.integer({ min: 0, max: 15 })), { minLength: 1, maxLength: 10 }),
         async (concurrency, maxQueue, requests) => {
-          const proxy = await gateway(
-            (ctx) =>
-              ctx.proxyFetch(`${origin.url}${ctx.path}`, {
+          const gw = await engineGateway(
+            ({ fetch, path }) =>
+              fetch(`${origin.url}${path}`, {
                 headersTimeout: 80,
-                onHeaders: ctx.path === '/hook-throws' ? () => { throw new Error('hook'); } : undefined,
+                onHeaders: path === '/hook-throws' ? () => { throw new Error('hook'); } : undefined,
               }),
             { concurrency, maxQueue, queueTimeout: 150 },
           );
-          const stats = () => proxy.handoff.proxy.stats;
+          const stats = () => gw.proxy.stats;
           let peak = 0;
           const sampler = setInterval(() => (peak = Math.max(peak, stats().inFlight)), 1);
           try {
-            await Promise.all(requests.map(([scenario, delay]) => drive(proxy.url, scenario, delay, () => (peak = Math.max(peak, stats().inFlight)))));
+            await Promise.all(requests.map(([scenario, delay]) => drive(gw.url, scenario, delay, () => (peak = Math.max(peak, stats().inFlight)))));
             await until(() => stats().inFlight === 0 && stats().queued === 0, 'gate idle');
             expect(peak).toBeLessThanOrEqual(concurrency);
             expect(stats().inFlight).toBe(0);
@@ -53,7 +55,7 @@ describe('the concurrency gate under random interleavings (fast-check)', () => {
             clearInterval(sampler);
             for (const res of held) res.destroy();
             held.clear();
-            await proxy.close();
+            await gw.close();
           }
         },
       ),

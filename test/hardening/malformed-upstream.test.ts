@@ -1,27 +1,25 @@
 // RELIABILITY.md group A: malformed upstream responses.
-import type { ProxyMode } from '@handoff/koa';
 import { openResponse, readBody, request } from '../helpers/client';
-import { recordingRoute } from '../helpers/handles';
-import { gateway, until, type Gateway } from '../helpers/servers';
+import { engineGateway, type EngineGateway } from '../helpers/engine-gateway';
+import { MODES } from '../helpers/modes';
+import { until } from '../helpers/wait';
 import { response, scriptedUpstream, type ScriptedUpstream, type Step } from '../faults/scripted-upstream';
 
-const MODES: ProxyMode[] = ['response', 'socket'];
 const OK = response('200 OK', ['X-Ok: 1'], 'fine');
 
 describe.each(MODES)('malformed upstream responses (%s mode)', (mode) => {
   let origin: ScriptedUpstream;
-  let proxy: Gateway;
+  let gw: EngineGateway;
 
   afterEach(async () => {
-    await proxy.close();
+    await gw.close();
     await origin.close();
   });
 
   async function through(script: Step[] | ((n: number) => Step[]), options = {}) {
     origin = await scriptedUpstream(script);
-    const recorded = recordingRoute((ctx) => `${origin.url}${ctx.path}`, (ctx) => ({ mode, method: ctx.method, ...options }));
-    proxy = await gateway(recorded.route);
-    return recorded.handles;
+    gw = await engineGateway(({ fetch, path, method }) => fetch(`${origin.url}${path}`, { mode, method, ...options }));
+    return gw.handles;
   }
 
   it.each([
@@ -40,12 +38,12 @@ describe.each(MODES)('malformed upstream responses (%s mode)', (mode) => {
     ['an obs-fold header continuation', 'HTTP/1.1 200 OK\r\nX-A: 1\r\n  folded\r\nContent-Length: 1\r\n\r\nx'],
   ])('answers 502 for %s, relaying nothing of it and discarding the connection', async (_what, bytes) => {
     const handles = await through((n) => (n === 0 ? [{ request: true }, { send: bytes }, { hang: true }] : [{ request: true }, { send: OK }, { hang: true }]));
-    const reply = await request(proxy.url, { path: '/bad' });
+    const reply = await request(gw.url, { path: '/bad' });
     expect(reply.status).toBe(502);
     expect(reply.body.toString()).toBe('502 Bad Gateway\n');
     expect((await handles[0]!.done).error!.code).toMatch(/HANDOFF_INVALID_RESPONSE|HANDOFF_UPSTREAM_RESET/);
     // The poisoned connection is not reused: the next request gets a fresh one and a clean answer.
-    const next = await request(proxy.url, { path: '/next' });
+    const next = await request(gw.url, { path: '/next' });
     expect(next.status).toBe(200);
     expect(next.body.toString()).toBe('fine');
     // Connection 0 never answers a second request, so this reply proves a fresh connection.
@@ -58,9 +56,9 @@ describe.each(MODES)('malformed upstream responses (%s mode)', (mode) => {
     ['HEAD', 'HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nSMUGGLED', 'HEAD'],
   ])('forwards no body on a %s response that carries one, and does not reuse that connection', async (_what, bytes, method) => {
     await through((n) => (n === 0 ? [{ request: true }, { send: bytes }, { hang: true }] : [{ request: true }, { send: OK }, { hang: true }]));
-    const reply = await request(proxy.url, { method, path: '/x' });
+    const reply = await request(gw.url, { method, path: '/x' });
     expect(reply.body.length).toBe(0);
-    const next = await request(proxy.url, { path: '/next' });
+    const next = await request(gw.url, { path: '/next' });
     expect(next.status).toBe(200);
     expect(next.body.toString()).toBe('fine');
     expect(next.rawHeaders.join()).not.toContain('SMUGGLED');
@@ -68,7 +66,7 @@ describe.each(MODES)('malformed upstream responses (%s mode)', (mode) => {
 
   it('does not relay 1xx responses: 103 Early Hints is dropped and the final response follows', async () => {
     await through([{ request: true }, { send: 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\nConnection: x-hop\r\nX-Hop: 1\r\n\r\n' }, { send: OK }, { hang: true }]);
-    const reply = await request(proxy.url);
+    const reply = await request(gw.url);
     expect(reply.status).toBe(200);
     expect(reply.headers.link).toBeUndefined();
     expect(reply.headers['x-hop']).toBeUndefined();
@@ -77,7 +75,7 @@ describe.each(MODES)('malformed upstream responses (%s mode)', (mode) => {
 
   it('refuses a 101 Switching Protocols the request never asked for, as an invalid response, sent once', async () => {
     const handles = await through([{ request: true }, { send: 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n' }, { hang: true }]);
-    const reply = await request(proxy.url, { headers: { upgrade: 'websocket', connection: 'upgrade' } });
+    const reply = await request(gw.url, { headers: { upgrade: 'websocket', connection: 'upgrade' } });
     expect(reply.status).toBe(502);
     // What happened is an answer nothing asked for, not a reset: it is not retried either.
     expect((await handles[0]!.done).error!.code).toBe('HANDOFF_INVALID_RESPONSE');
@@ -88,7 +86,7 @@ describe.each(MODES)('malformed upstream responses (%s mode)', (mode) => {
   it('answers 502 for a huge header block, within bounded memory', async () => {
     const huge = `HTTP/1.1 200 OK\r\n${Array.from({ length: 2000 }, (_, i) => `X-Filler-${i}: ${'v'.repeat(40)}`).join('\r\n')}\r\nContent-Length: 1\r\n\r\nx`;
     const handles = await through([{ request: true }, { send: huge }, { hang: true }]);
-    expect((await request(proxy.url)).status).toBe(502);
+    expect((await request(gw.url)).status).toBe(502);
     expect((await handles[0]!.done).error!.code).toBe('HANDOFF_INVALID_RESPONSE');
   });
 
@@ -96,7 +94,7 @@ describe.each(MODES)('malformed upstream responses (%s mode)', (mode) => {
     const dribbled: Step[] = [{ request: true }];
     for (let i = 0; i < 200; i++) dribbled.push({ send: `X-Slow-${i}: v\r\n` }, { wait: 20 });
     const handles = await through([{ request: true }, { send: 'HTTP/1.1 200 OK\r\n' }, ...dribbled.slice(1)], { headersTimeout: 300 });
-    expect((await request(proxy.url)).status).toBe(504);
+    expect((await request(gw.url)).status).toBe(504);
     expect((await handles[0]!.done).error!.code).toBe('HANDOFF_HEADERS_TIMEOUT');
   });
 
@@ -106,7 +104,7 @@ describe.each(MODES)('malformed upstream responses (%s mode)', (mode) => {
       { send: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n4\r\nbody\r\n0\r\nX-Checksum: abc\r\n\r\n' },
       { hang: true },
     ]);
-    const { res } = await openResponse(proxy.url, { te: 'trailers' });
+    const { res } = await openResponse(gw.url, { te: 'trailers' });
     const { body, complete } = await readBody(res);
     expect(complete).toBe(true);
     expect(body.toString()).toBe('body');
@@ -122,7 +120,7 @@ describe.each(MODES)('malformed upstream responses (%s mode)', (mode) => {
       { send: '0\r\nContent-Length: 99\r\n\r\n' },
       { hang: true },
     ]);
-    const { res } = await openResponse(proxy.url, { te: 'trailers' });
+    const { res } = await openResponse(gw.url, { te: 'trailers' });
     const { body, complete } = await readBody(res);
     expect(complete).toBe(false);
     expect(body.toString()).toBe('body');
@@ -140,7 +138,7 @@ describe.each(MODES)('malformed upstream responses (%s mode)', (mode) => {
       ],
       { onHeaders: (res: { headers: Record<string, unknown> }) => void seen.push(...Object.keys(res.headers)) },
     );
-    const reply = await request(proxy.url);
+    const reply = await request(gw.url);
     for (const name of ['x-internal', 'x-other', 'keep-alive', 'proxy-authenticate']) {
       expect(seen).not.toContain(name);
       expect(reply.headers[name]).toBeUndefined();
@@ -150,11 +148,11 @@ describe.each(MODES)('malformed upstream responses (%s mode)', (mode) => {
 
   it('relays every received byte and then cuts the client when the upstream dies mid-body', async () => {
     const handles = await through([{ request: true }, { send: 'HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n' }, { send: 'a'.repeat(300) }, { wait: 20 }, { reset: true }]);
-    const { res } = await openResponse(proxy.url);
+    const { res } = await openResponse(gw.url);
     const { body, complete } = await readBody(res);
     expect(complete).toBe(false);
     expect(body.length).toBe(300);
     expect((await handles[0]!.done).error!.code).toBe('HANDOFF_UPSTREAM_TRUNCATED');
-    await until(() => proxy.handoff.proxy.stats.inFlight === 0 && proxy.handoff.proxy.stats.upstreamSockets === 0, 'cleanup');
+    await until(() => gw.proxy.stats.inFlight === 0 && gw.proxy.stats.upstreamSockets === 0, 'cleanup');
   });
 });

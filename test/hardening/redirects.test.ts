@@ -2,11 +2,11 @@
 // hop is re-checked against `allow` and credentials stay behind when the origin changes.
 import type http from 'node:http';
 import { Agent, buildConnector } from 'undici';
-import type { ProxyCallOptions, ProxyOptions } from '@handoff/koa';
+import type { ProxyCallOptions, ProxyOptions } from '@handoff/core';
 import { request } from '../helpers/client';
-import { recordingRoute } from '../helpers/handles';
+import { engineGateway, type EngineGateway } from '../helpers/engine-gateway';
 import { recordingUpstream, type RecordingUpstream, type SeenRequest } from '../helpers/recording-upstream';
-import { gateway, until, type Gateway } from '../helpers/servers';
+import { until } from '../helpers/wait';
 
 type Routes = Record<string, (seen: SeenRequest, res: http.ServerResponse) => void>;
 
@@ -27,24 +27,23 @@ function body(text: string) {
   return (_seen: SeenRequest, res: http.ServerResponse) => res.end(text);
 }
 
-let proxy: Gateway | undefined;
+let gw: EngineGateway | undefined;
 let a: RecordingUpstream | undefined;
 let b: RecordingUpstream | undefined;
 let agent: Agent | undefined;
 
 afterEach(async () => {
-  await proxy?.close();
+  await gw?.close();
   await a?.close();
   await b?.close();
   await agent?.close();
-  proxy = a = b = agent = undefined;
+  gw = a = b = agent = undefined;
 });
 
 /** A gateway proxying every request path to origin `a`. */
 async function through(options: ProxyOptions = {}, call: ProxyCallOptions = {}) {
-  const recorded = recordingRoute((ctx) => `${a!.url}${ctx.path}`, (ctx) => ({ method: ctx.method, ...call }));
-  proxy = await gateway(recorded.route, options);
-  return recorded.handles;
+  gw = await engineGateway(({ fetch, path, method }) => fetch(`${a!.url}${path}`, { method, ...call }), options);
+  return gw.handles;
 }
 
 const paths = (upstream: RecordingUpstream) => upstream.requests.map((r) => `${r.method} ${r.url}`);
@@ -54,7 +53,7 @@ describe('redirects by default', () => {
     b = await recordingUpstream(body('landing'));
     a = await recordingUpstream(byPath({ '/start': redirect(302, `${b.url}/landing`) }));
     const handles = await through();
-    const reply = await request(proxy!.url, { path: '/start' });
+    const reply = await request(gw!.url, { path: '/start' });
     expect(reply.status).toBe(302);
     expect(reply.headers.location).toBe(`${b.url}/landing`);
     expect(reply.body.toString()).toBe('moved');
@@ -70,7 +69,7 @@ describe('followRedirects: 3', () => {
     b = await recordingUpstream(byPath({ '/three': body('final body') }));
     a = await recordingUpstream(byPath({ '/one': redirect(302, '/two'), '/two': redirect(301, `${b.url}/three`) }));
     const handles = await through(FOLLOW);
-    const reply = await request(proxy!.url, { path: '/one' });
+    const reply = await request(gw!.url, { path: '/one' });
     expect(reply.status).toBe(200);
     expect(reply.body.toString()).toBe('final body');
     expect(reply.headers.location).toBeUndefined();
@@ -91,11 +90,11 @@ describe('followRedirects: 3', () => {
     b = await recordingUpstream((_seen, res) => res.writeHead(200, { connection: 'close' }).end('final body'));
     a = await recordingUpstream(byPath({ '/one': unfinished('/two'), '/two': unfinished(`${b.url}/three`) }));
     const handles = await through(FOLLOW);
-    const reply = await request(proxy!.url, { path: '/one' });
+    const reply = await request(gw!.url, { path: '/one' });
     expect(reply.status).toBe(200);
     expect(reply.body.toString()).toBe('final body');
     expect((await handles[0]!.done).error).toBeUndefined();
-    const stats = () => proxy!.handoff.proxy.stats;
+    const stats = () => gw!.proxy.stats;
     await until(() => stats().inFlight === 0 && stats().upstreamSockets === 0, 'slot and upstream sockets released');
     await until(() => a!.open === 0 && b!.open === 0, 'upstream connections closed');
     expect(stats().queued).toBe(0);
@@ -104,7 +103,7 @@ describe('followRedirects: 3', () => {
   it('keeps a per-call authorization and cookie on a same-origin hop', async () => {
     a = await recordingUpstream(byPath({ '/a': redirect(302, '/b'), '/b': body('ok') }));
     await through(FOLLOW, { headers: { authorization: 'Bearer secret', cookie: 'session=1' } });
-    const reply = await request(proxy!.url, { path: '/a' });
+    const reply = await request(gw!.url, { path: '/a' });
     expect(reply.status).toBe(200);
     expect(paths(a)).toEqual(['GET /a', 'GET /b']);
     for (const seen of a.requests) {
@@ -117,7 +116,7 @@ describe('followRedirects: 3', () => {
     b = await recordingUpstream(byPath({ '/b': body('ok from b') }));
     a = await recordingUpstream(byPath({ '/a': redirect(302, `${b.url}/b`) }));
     await through(FOLLOW, { headers: { authorization: 'Bearer secret', cookie: 'session=1', 'x-trace': 't-1' } });
-    const reply = await request(proxy!.url, { path: '/a' });
+    const reply = await request(gw!.url, { path: '/a' });
     expect(reply.status).toBe(200);
     expect(reply.body.toString()).toBe('ok from b');
     expect(a.requests[0]!.headers).toMatchObject({ authorization: 'Bearer secret', cookie: 'session=1', 'x-trace': 't-1' });
@@ -130,7 +129,7 @@ describe('followRedirects: 3', () => {
   it.each([301, 302, 303])('turns a POST with a string body into a GET without body or content-type after a %i', async (status) => {
     a = await recordingUpstream(byPath({ '/form': redirect(status, '/done'), '/done': body('done') }));
     await through(FOLLOW, { method: 'POST', body: 'a=1&b=2', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-    const reply = await request(proxy!.url, { method: 'POST', path: '/form' });
+    const reply = await request(gw!.url, { method: 'POST', path: '/form' });
     expect(reply.status).toBe(200);
     expect(reply.body.toString()).toBe('done');
     const [form, done] = a.requests;
@@ -145,7 +144,7 @@ describe('followRedirects: 3', () => {
   it.each([307, 308])('keeps the POST method, body and content-type after a %i', async (status) => {
     a = await recordingUpstream(byPath({ '/form': redirect(status, '/done'), '/done': body('done') }));
     await through(FOLLOW, { method: 'POST', body: 'a=1&b=2', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-    const reply = await request(proxy!.url, { method: 'POST', path: '/form' });
+    const reply = await request(gw!.url, { method: 'POST', path: '/form' });
     expect(reply.status).toBe(200);
     expect(reply.body.toString()).toBe('done');
     expect(a.requests).toHaveLength(2);
@@ -160,7 +159,7 @@ describe('followRedirects: 3', () => {
     b = await recordingUpstream(body('should not be reached'));
     a = await recordingUpstream(byPath({ '/a': redirect(302, `${b.url}/b`) }));
     const handles = await through({ ...FOLLOW, allow: [a.url] });
-    const reply = await request(proxy!.url, { path: '/a' });
+    const reply = await request(gw!.url, { path: '/a' });
     expect(reply.status).toBe(502);
     expect(reply.body.toString()).toBe('502 Bad Gateway\n');
     expect(reply.headers.location).toBeUndefined();
@@ -184,11 +183,14 @@ describe('followRedirects: 3', () => {
       },
     });
     a = await recordingUpstream(byPath({ '/a': redirect(302, 'http://169.254.169.254/latest/meta-data') }));
-    const { route, handles } = recordingRoute((ctx) => `http://origin.test:${a!.port}${ctx.path}`);
-    proxy = await gateway(route, { ...FOLLOW, allow: () => true, dispatcher: agent });
-    const reply = await request(proxy.url, { path: '/a' });
+    gw = await engineGateway(({ fetch, path }) => fetch(`http://origin.test:${a!.port}${path}`), {
+      ...FOLLOW,
+      allow: () => true,
+      dispatcher: agent,
+    });
+    const reply = await request(gw.url, { path: '/a' });
     expect(reply.status).toBe(502);
-    const { error } = await handles[0]!.done;
+    const { error } = await gw.handles[0]!.done;
     expect(error!.code).toBe('HANDOFF_REDIRECT_FORBIDDEN');
     expect((error!.cause as Error).message).toContain('Upstream address 169.254.169.254 is in a private or reserved range');
     expect(paths(a)).toEqual(['GET /a']);
@@ -201,7 +203,7 @@ describe('followRedirects: 3', () => {
       res.writeHead(302, { location: `/r/${n + 1}` }).end(`hop ${n}`);
     });
     const handles = await through(FOLLOW);
-    const reply = await request(proxy!.url, { path: '/r/0' });
+    const reply = await request(gw!.url, { path: '/r/0' });
     expect(reply.status).toBe(302);
     expect(reply.headers.location).toBe('/r/4');
     expect(reply.body.toString()).toBe('hop 3');
@@ -215,7 +217,7 @@ describe('followRedirects: 3', () => {
   ])('answers 502 HANDOFF_INVALID_RESPONSE for %s', async (_what, location) => {
     a = await recordingUpstream(byPath({ '/a': redirect(302, location) }));
     const handles = await through(FOLLOW);
-    const reply = await request(proxy!.url, { path: '/a' });
+    const reply = await request(gw!.url, { path: '/a' });
     expect(reply.status).toBe(502);
     expect(reply.headers.location).toBeUndefined();
     const { error } = await handles[0]!.done;
@@ -227,7 +229,7 @@ describe('followRedirects: 3', () => {
     a = await recordingUpstream(byPath({ '/upload': redirect(307, '/elsewhere'), '/elsewhere': body('should not be reached') }));
     // requestBuffer: 0 streams the body (a small one is otherwise read whole first, and can be replayed).
     const handles = await through(FOLLOW, { body: 'request', requestBuffer: 0 });
-    const reply = await request(proxy!.url, { method: 'POST', path: '/upload', body: 'streamed payload' });
+    const reply = await request(gw!.url, { method: 'POST', path: '/upload', body: 'streamed payload' });
     expect(reply.status).toBe(307);
     expect(reply.headers.location).toBe('/elsewhere');
     expect(reply.body.toString()).toBe('moved');

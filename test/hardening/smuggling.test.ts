@@ -1,14 +1,13 @@
 // RELIABILITY.md group D: header injection and smuggling.
 import type http from 'node:http';
-import type { ProxyMode } from '@handoff/koa';
 import { rawRequest, request } from '../helpers/client';
-import { gateway, upstream, type Gateway, type Running } from '../helpers/servers';
-
-const MODES: ProxyMode[] = ['response', 'socket'];
+import { engineGateway, type EngineGateway } from '../helpers/engine-gateway';
+import { MODES } from '../helpers/modes';
+import { upstream, type Running } from '../helpers/servers';
 
 describe.each(MODES)('header injection and smuggling (%s mode)', (mode) => {
   let origin: Running;
-  let proxy: Gateway;
+  let gw: EngineGateway;
   let seen: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }[];
 
   beforeEach(async () => {
@@ -25,13 +24,13 @@ describe.each(MODES)('header injection and smuggling (%s mode)', (mode) => {
   });
 
   afterEach(async () => {
-    await proxy.close();
+    await gw.close();
     await origin.close();
   });
 
   it('never emits CR or LF from a path built with user input', async () => {
-    proxy = await gateway((ctx) => ctx.proxyFetch(`${origin.url}/r/${ctx.query.id as string}`, { mode }));
-    const reply = await request(proxy.url, { path: `/?id=${encodeURIComponent('1\r\nX-Injected: yes\r\n')}` });
+    gw = await engineGateway(({ fetch, query }) => fetch(`${origin.url}/r/${query.id as string}`, { mode }));
+    const reply = await request(gw.url, { path: `/?id=${encodeURIComponent('1\r\nX-Injected: yes\r\n')}` });
     expect(reply.status).toBe(200);
     expect(seen[0]!.headers['x-injected']).toBeUndefined();
     expect(seen[0]!.url).not.toMatch(/[\r\n]/);
@@ -39,17 +38,17 @@ describe.each(MODES)('header injection and smuggling (%s mode)', (mode) => {
 
   it('forwards a query string byte-identical, existing escapes untouched', async () => {
     const query = '?a=%41%2f&b=x+y&c=%zz&d=%E2%82%AC&e=a/b?c';
-    proxy = await gateway((ctx) => ctx.proxyFetch(`${origin.url}/q${ctx.search}`, { mode }));
-    await request(proxy.url, { path: `/${query}` });
+    gw = await engineGateway(({ fetch, search }) => fetch(`${origin.url}/q${search}`, { mode }));
+    await request(gw.url, { path: `/${query}` });
     expect(seen[0]!.url).toBe(`/q${query}`);
   });
 
   it('frames the upstream request itself: a client CL+TE conflict never reaches the upstream as sent', async () => {
-    proxy = await gateway((ctx) => ctx.proxyFetch(`${origin.url}${ctx.path}`, { mode, method: 'POST', body: 'request' }));
+    gw = await engineGateway(({ fetch, path }) => fetch(`${origin.url}${path}`, { mode, method: 'POST', body: 'request' }));
     const smuggle =
       'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n' +
       '0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n';
-    const reply = await rawRequest(proxy.port, smuggle);
+    const reply = await rawRequest(gw.port, smuggle);
     expect(reply.text).toMatch(/^HTTP\/1\.1 400 /);
     expect(seen.map((s) => s.url)).not.toContain('/smuggled');
     expect(seen).toEqual([]);
@@ -57,9 +56,9 @@ describe.each(MODES)('header injection and smuggling (%s mode)', (mode) => {
 
   it('re-frames a chunked upload: the upstream sees the body, never the client’s chunk syntax', async () => {
     // Streamed (requestBuffer: 0): undici frames it chunked. A buffered one goes with its length (test/slow-clients).
-    proxy = await gateway((ctx) => ctx.proxyFetch(`${origin.url}${ctx.path}`, { mode, method: 'POST', body: 'request', requestBuffer: 0 }));
+    gw = await engineGateway(({ fetch, path }) => fetch(`${origin.url}${path}`, { mode, method: 'POST', body: 'request', requestBuffer: 0 }));
     const reply = await rawRequest(
-      proxy.port,
+      gw.port,
       'POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
     );
     expect(reply.text).toMatch(/^HTTP\/1\.1 200 /);
@@ -68,8 +67,8 @@ describe.each(MODES)('header injection and smuggling (%s mode)', (mode) => {
   });
 
   it('strips client-sent forwarding headers and instruction headers the proxy could honour', async () => {
-    proxy = await gateway((ctx) => ctx.proxyFetch(`${origin.url}/x`, { mode }));
-    await request(proxy.url, {
+    gw = await engineGateway(({ fetch }) => fetch(`${origin.url}/x`, { mode }));
+    await request(gw.url, {
       headers: {
         forwarded: 'for=6.6.6.6',
         'x-real-ip': '6.6.6.6',
@@ -89,10 +88,10 @@ describe.each(MODES)('header injection and smuggling (%s mode)', (mode) => {
   });
 
   it('adds its own X-Forwarded-* after stripping, so Connection cannot remove them', async () => {
-    proxy = await gateway((ctx) => ctx.proxyFetch(`${origin.url}/x`, { mode }));
-    await request(proxy.url, { headers: { connection: 'close, x-forwarded-for, x-forwarded-proto, x-forwarded-host' } });
+    gw = await engineGateway(({ fetch }) => fetch(`${origin.url}/x`, { mode }));
+    await request(gw.url, { headers: { connection: 'close, x-forwarded-for, x-forwarded-proto, x-forwarded-host' } });
     expect(seen[0]!.headers['x-forwarded-for']).toBe('127.0.0.1');
     expect(seen[0]!.headers['x-forwarded-proto']).toBe('http');
-    expect(seen[0]!.headers['x-forwarded-host']).toBe(`127.0.0.1:${proxy.port}`);
+    expect(seen[0]!.headers['x-forwarded-host']).toBe(`127.0.0.1:${gw.port}`);
   });
 });

@@ -1,17 +1,14 @@
 // A bounded soak on loopback: thousands of proxied requests mixing normal, aborted, timed-out and
 // failing upstreams; afterwards nothing is in flight and no sockets, timers or memory have leaked.
 import http from 'node:http';
-import net from 'node:net';
-import v8 from 'node:v8';
-import vm from 'node:vm';
-import { gateway, listen, until, upstream, type Gateway, type Running } from '../helpers/servers';
+import { engineGateway, type EngineGateway } from '../helpers/engine-gateway';
+import { gc } from '../helpers/memory';
+import { closedPort, upstream, type Running } from '../helpers/servers';
+import { until } from '../helpers/wait';
 
 const REQUESTS = 3_000;
 const CLIENTS = 40;
 const TIME_LIMIT_MS = 60_000;
-
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
 
 type Kind = 'ok' | 'big' | 'abort' | 'timeout' | 'reset' | 'refused';
 const pick = (i: number): Kind => (['ok', 'ok', 'ok', 'big', 'ok', 'abort', 'ok', 'timeout', 'reset', 'refused'] as const)[i % 10]!;
@@ -24,8 +21,8 @@ function resources(): Record<string, number> {
 
 describe('soak', () => {
   let origin: Running;
-  let proxy: Gateway;
-  let closedPort: number;
+  let gw: EngineGateway;
+  let refusedPort: number;
   const held = new Set<http.ServerResponse>();
 
   beforeAll(async () => {
@@ -37,14 +34,12 @@ describe('soak', () => {
       res.writeHead(200, { 'content-length': body.length });
       res.end(body);
     });
-    const closed = await listen(net.createServer());
-    await closed.close();
-    closedPort = closed.port;
-    proxy = await gateway(
-      (ctx) => {
-        const kind = ctx.path.slice(1);
-        const base = kind === 'refused' ? `http://127.0.0.1:${closedPort}` : origin.url;
-        return ctx.proxyFetch(`${base}/${kind}`, { headersTimeout: 50, mode: Number(ctx.query.n) % 2 ? 'socket' : 'response' });
+    refusedPort = await closedPort();
+    gw = await engineGateway(
+      ({ fetch, path, query }) => {
+        const kind = path.slice(1);
+        const base = kind === 'refused' ? `http://127.0.0.1:${refusedPort}` : origin.url;
+        return fetch(`${base}/${kind}`, { headersTimeout: 50, mode: Number(query.n) % 2 ? 'socket' : 'response' });
       },
       { concurrency: 16, maxQueue: 64, queueTimeout: 2_000 },
     );
@@ -52,7 +47,7 @@ describe('soak', () => {
 
   afterAll(async () => {
     for (const res of held) res.destroy();
-    await proxy.close();
+    await gw.close();
     await origin.close();
   });
 
@@ -63,7 +58,7 @@ describe('soak', () => {
     const one = (i: number) =>
       new Promise<void>((resolve) => {
         const kind = pick(i);
-        const req = http.get(`${proxy.url}/${kind}?n=${i}`, { agent }, (res) => {
+        const req = http.get(`${gw.url}/${kind}?n=${i}`, { agent }, (res) => {
           statuses[res.statusCode!] = (statuses[res.statusCode!] ?? 0) + 1;
           if (kind === 'abort') res.once('data', () => req.destroy());
           else res.resume();
@@ -82,10 +77,11 @@ describe('soak', () => {
   it(`serves ${REQUESTS} mixed requests without leaking sockets, timers or memory`, async () => {
     const deadline = Date.now() + TIME_LIMIT_MS;
     await run(200, deadline);
-    await until(() => proxy.handoff.proxy.stats.inFlight === 0, 'warm-up drained');
+    await until(() => gw.proxy.stats.inFlight === 0, 'warm-up drained');
     for (const res of held) res.destroy();
     held.clear();
-    proxy.errors.length = 0;
+    gw.errors.length = 0;
+    gw.handles.length = 0;
     gc();
     const heapBefore = process.memoryUsage().heapUsed;
     const before = resources();
@@ -93,7 +89,7 @@ describe('soak', () => {
     const statuses = await run(REQUESTS, deadline);
     for (const res of held) res.destroy();
     held.clear();
-    await until(() => proxy.handoff.proxy.stats.inFlight === 0 && proxy.handoff.proxy.stats.queued === 0, 'drained');
+    await until(() => gw.proxy.stats.inFlight === 0 && gw.proxy.stats.queued === 0, 'drained');
 
     // Every kind was exercised and answered the way it should be.
     expect(statuses[200]).toBeGreaterThan(REQUESTS / 2);
@@ -101,13 +97,14 @@ describe('soak', () => {
     expect(statuses[504]).toBeGreaterThan(0);
 
     // Upstream sockets: only keep-alive connections to the origin may stay pooled.
-    await until(() => proxy.handoff.proxy.stats.upstreamSockets <= 16, 'upstream sockets back to the pool bound');
+    await until(() => gw.proxy.stats.upstreamSockets <= 16, 'upstream sockets back to the pool bound');
     // Timers and sockets return to where they were (allowing for pooled keep-alive connections).
     await until(() => (resources().Timeout ?? 0) <= (before.Timeout ?? 0) + 2, 'timers released');
     await until(() => (resources().TCPSocketWrap ?? 0) <= (before.TCPSocketWrap ?? 0) + 16, 'sockets released');
-    // The test's own record of emitted errors is not the proxy's memory.
-    expect(proxy.errors.length).toBeGreaterThan(0);
-    proxy.errors.length = 0;
+    // The test's own record of emitted errors and handles is not the proxy's memory.
+    expect(gw.errors.length).toBeGreaterThan(0);
+    gw.errors.length = 0;
+    gw.handles.length = 0;
     gc();
     const growth = process.memoryUsage().heapUsed - heapBefore;
     expect(growth).toBeLessThan(8 * 1024 * 1024);

@@ -3,13 +3,11 @@
 // documented pre-connect check (proxy.fetch throws) or meet a caller-owned Agent whose
 // connector records the attempt and fails it, so a missing check shows as a recorded
 // attempt instead of real traffic.
-import type Koa from 'koa';
 import { Agent } from 'undici';
-import { handoff, isProxyError, type ProxyCallOptions, type ProxyError, type ProxyHandle, type ProxyOptions } from '@handoff/koa';
+import { createProxy, isProxyError, type ProxyCallOptions, type ProxyError, type ProxyOptions } from '@handoff/core';
 import { request } from '../helpers/client';
-import { recordingRoute } from '../helpers/handles';
+import { engineGateway, type EngineGateway, type GatewayCall, type Route } from '../helpers/engine-gateway';
 import { recordingUpstream, type RecordingUpstream } from '../helpers/recording-upstream';
-import { gateway, type Gateway } from '../helpers/servers';
 
 /** A caller-owned dispatcher that never connects: every attempt is recorded and failed. */
 function recordingConnector(): { agent: Agent; attempts: string[] } {
@@ -23,19 +21,18 @@ function recordingConnector(): { agent: Agent; attempts: string[] } {
   return { agent, attempts };
 }
 
-/** A route that records what `ctx.proxyFetch` threw (and rethrows it for Koa) or returned. */
-function catchingRoute(target: (ctx: Koa.Context) => string, options: ProxyCallOptions = {}) {
+/** A route that records what `proxy.fetch` threw (and rethrows it for the gateway to answer). */
+function catchingRoute(target: (call: GatewayCall) => string, options: ProxyCallOptions = {}) {
   const thrown: unknown[] = [];
-  const handles: ProxyHandle[] = [];
-  const route: Koa.Middleware = async (ctx) => {
+  const route: Route = (call) => {
     try {
-      handles.push(await ctx.proxyFetch(target(ctx), options));
+      return call.fetch(target(call), options);
     } catch (err) {
       thrown.push(err);
       throw err;
     }
   };
-  return { route, thrown, handles };
+  return { route, thrown };
 }
 
 function thrownBy(fn: () => unknown): ProxyError {
@@ -48,17 +45,17 @@ function thrownBy(fn: () => unknown): ProxyError {
   throw new Error('expected a ProxyError to be thrown');
 }
 
-let proxy: Gateway | undefined;
+let gw: EngineGateway | undefined;
 let origin: RecordingUpstream | undefined;
 let other: RecordingUpstream | undefined;
 let agent: Agent | undefined;
 
 afterEach(async () => {
-  await proxy?.close();
+  await gw?.close();
   await origin?.close();
   await other?.close();
   await agent?.close();
-  proxy = origin = other = agent = undefined;
+  gw = origin = other = agent = undefined;
 });
 
 const ok = (_seen: unknown, res: import('node:http').ServerResponse) => res.end('from origin');
@@ -73,12 +70,11 @@ describe('user input in a path cannot change the origin (E26)', () => {
     ['\\\\evil.test', '/files///evil.test'],
   ])('appending %j to `${origin}/files/` still reaches the origin, which sees the path %j', async (input, path) => {
     origin = await recordingUpstream(ok);
-    const { route, handles } = recordingRoute((ctx) => `${origin!.url}/files/${String(ctx.query.name)}`);
-    proxy = await gateway(route);
-    const reply = await request(proxy.url, { path: `/?name=${encodeURIComponent(input)}` });
+    gw = await engineGateway(({ fetch, query }) => fetch(`${origin!.url}/files/${String(query.name)}`));
+    const reply = await request(gw.url, { path: `/?name=${encodeURIComponent(input)}` });
     expect(reply.status).toBe(200);
     expect(reply.body.toString()).toBe('from origin');
-    expect((await handles[0]!.done).error).toBeUndefined();
+    expect((await gw.handles[0]!.done).error).toBeUndefined();
     expect(origin.requests).toHaveLength(1);
     expect(origin.requests[0]!.url).toBe(path);
     expect(origin.requests[0]!.headers.host).toBe(`127.0.0.1:${origin.port}`);
@@ -88,35 +84,34 @@ describe('user input in a path cannot change the origin (E26)', () => {
 describe('allow as a list of origins (E27)', () => {
   it('proxies to an origin that is listed, even on loopback', async () => {
     origin = await recordingUpstream(ok);
-    const { route, handles } = recordingRoute((ctx) => `${origin!.url}${ctx.path}`);
-    proxy = await gateway(route, { allow: [origin.url] });
-    const reply = await request(proxy.url, { path: '/listed' });
+    gw = await engineGateway(({ fetch, path }) => fetch(`${origin!.url}${path}`), { allow: [origin.url] });
+    const reply = await request(gw.url, { path: '/listed' });
     expect(reply.status).toBe(200);
     expect(reply.body.toString()).toBe('from origin');
-    expect((await handles[0]!.done).error).toBeUndefined();
+    expect((await gw.handles[0]!.done).error).toBeUndefined();
     expect(origin.requests.map((r) => r.url)).toEqual(['/listed']);
   });
 
-  it('refuses an unlisted origin with 403 HANDOFF_TARGET_FORBIDDEN thrown by ctx.proxyFetch, and never connects to it', async () => {
+  it('refuses an unlisted origin with 403 HANDOFF_TARGET_FORBIDDEN thrown by proxy.fetch, and never connects to it', async () => {
     origin = await recordingUpstream(ok);
     other = await recordingUpstream(ok);
-    const { route, thrown, handles } = catchingRoute((ctx) => `${other!.url}${ctx.path}`);
-    proxy = await gateway(route, { allow: [origin.url] });
-    const reply = await request(proxy.url, { path: '/secret' });
-    // Thrown before the response was touched, so Koa's own error handling answered.
+    const { route, thrown } = catchingRoute(({ path }) => `${other!.url}${path}`);
+    gw = await engineGateway(route, { allow: [origin.url] });
+    const reply = await request(gw.url, { path: '/secret' });
+    // Thrown before the response was touched, so the gateway answered it as Koa's error handling does.
     expect(reply.status).toBe(403);
     expect(reply.body.toString()).toBe('Forbidden');
-    expect(handles).toHaveLength(0);
+    expect(gw.handles).toHaveLength(0);
     expect(thrown).toHaveLength(1);
     const err = thrown[0] as ProxyError;
     expect(isProxyError(err)).toBe(true);
     expect(err.code).toBe('HANDOFF_TARGET_FORBIDDEN');
     expect(err.status).toBe(403);
     expect(err.message).toBe(`Upstream origin ${other.url} is not in the allow-list: GET ${other.url}/secret`);
-    expect(proxy.errors).toEqual([err]);
+    expect(gw.errors).toEqual([err]);
     expect(other.connections).toBe(0);
     expect(origin.connections).toBe(0);
-    expect(proxy.handoff.proxy.stats.inFlight).toBe(0);
+    expect(gw.proxy.stats.inFlight).toBe(0);
   });
 
   it.each([
@@ -124,8 +119,8 @@ describe('allow as a list of origins (E27)', () => {
     [['http://host/path'], `allow entries must be bare http(s) origins like 'https://host:port', got "http://host/path"`],
     [['ftp://x'], `allow entries must be bare http(s) origins like 'https://host:port', got "ftp://x"`],
     [42, 'allow must be an array of origins or a function (url) => boolean'],
-  ])('rejects allow: %j at handoff() with HANDOFF_INVALID_OPTIONS', (allow, message) => {
-    const err = thrownBy(() => handoff({ allow } as unknown as ProxyOptions));
+  ])('rejects allow: %j at createProxy() with HANDOFF_INVALID_OPTIONS', (allow, message) => {
+    const err = thrownBy(() => createProxy({ allow } as unknown as ProxyOptions));
     expect(err.code).toBe('HANDOFF_INVALID_OPTIONS');
     expect(err.message).toBe(message);
   });
@@ -135,11 +130,11 @@ describe('allow as a predicate (E27)', () => {
   it('lets the predicate admit a public name, which then reaches the connector (control for the cases below)', async () => {
     const connector = recordingConnector();
     agent = connector.agent;
-    const { route, handles } = catchingRoute(() => 'http://upstream.test/x');
-    proxy = await gateway(route, { allow: () => true, dispatcher: agent });
-    const reply = await request(proxy.url);
+    const { route } = catchingRoute(() => 'http://upstream.test/x');
+    gw = await engineGateway(route, { allow: () => true, dispatcher: agent });
+    const reply = await request(gw.url);
     expect(reply.status).toBe(502);
-    expect(handles).toHaveLength(1);
+    expect(gw.handles).toHaveLength(1);
     expect(connector.attempts).toEqual(['upstream.test']);
   });
 
@@ -159,19 +154,19 @@ describe('allow as a predicate (E27)', () => {
     agent = connector.agent;
     const seen: string[] = [];
     const url = target(origin.port);
-    const { route, thrown, handles } = catchingRoute(() => url);
-    proxy = await gateway(route, {
+    const { route, thrown } = catchingRoute(() => url);
+    gw = await engineGateway(route, {
       dispatcher: agent,
       allow: (u) => {
         seen.push(u.href);
         return true;
       },
     });
-    const reply = await request(proxy.url);
+    const reply = await request(gw.url);
     expect(reply.status).toBe(403);
     expect(reply.body.toString()).toBe('Forbidden');
     expect(seen).toHaveLength(1);
-    expect(handles).toHaveLength(0);
+    expect(gw.handles).toHaveLength(0);
     const err = thrown[0] as ProxyError;
     expect(err.code).toBe('HANDOFF_TARGET_FORBIDDEN');
     expect(err.message).toContain(`Upstream address ${address} is in a private or reserved range`);
@@ -181,15 +176,15 @@ describe('allow as a predicate (E27)', () => {
 
   it('refuses a name that resolves to loopback (localhost) at connect time: 403 from handle.done, no connection made', async () => {
     origin = await recordingUpstream(ok);
-    const { route, thrown, handles } = catchingRoute(() => `http://localhost:${origin!.port}/x`);
-    proxy = await gateway(route, { allow: () => true });
-    const reply = await request(proxy.url);
+    const { route, thrown } = catchingRoute(() => `http://localhost:${origin!.port}/x`);
+    gw = await engineGateway(route, { allow: () => true });
+    const reply = await request(gw.url);
     // The name passes the pre-connect check; the proxy's own lookup refuses its address.
     expect(thrown).toHaveLength(0);
-    expect(handles).toHaveLength(1);
+    expect(gw.handles).toHaveLength(1);
     expect(reply.status).toBe(403);
     expect(reply.body.toString()).toBe('403 Forbidden\n');
-    const outcome = await handles[0]!.done;
+    const outcome = await gw.handles[0]!.done;
     expect(outcome.status).toBe(403);
     expect(outcome.error!.code).toBe('HANDOFF_TARGET_FORBIDDEN');
     expect(outcome.error!.message).toMatch(/^Upstream host localhost resolved to (127\.0\.0\.1|::1), a private or reserved address/);
@@ -202,14 +197,14 @@ describe('allow as a predicate (E27)', () => {
     agent = connector.agent;
     const seen: string[] = [];
     const { route, thrown } = catchingRoute(() => 'http://upstream.test/x?y=1');
-    proxy = await gateway(route, {
+    gw = await engineGateway(route, {
       dispatcher: agent,
       allow: (url) => {
         seen.push(url.href);
         return false;
       },
     });
-    const reply = await request(proxy.url);
+    const reply = await request(gw.url);
     expect(reply.status).toBe(403);
     expect(seen).toEqual(['http://upstream.test/x?y=1']);
     const err = thrown[0] as ProxyError;
@@ -223,13 +218,13 @@ describe('allow as a predicate (E27)', () => {
     agent = connector.agent;
     const boom = new Error('predicate broke');
     const { route, thrown } = catchingRoute(() => 'http://upstream.test/x');
-    proxy = await gateway(route, {
+    gw = await engineGateway(route, {
       dispatcher: agent,
       allow: () => {
         throw boom;
       },
     });
-    const reply = await request(proxy.url);
+    const reply = await request(gw.url);
     expect(reply.status).toBe(403);
     const err = thrown[0] as ProxyError;
     expect(err.code).toBe('HANDOFF_TARGET_FORBIDDEN');

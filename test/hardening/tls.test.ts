@@ -4,11 +4,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Agent } from 'undici';
-import type { ProxyOptions } from '@handoff/koa';
+import type { ProxyOptions } from '@handoff/core';
 import { request } from '../helpers/client';
-import { recordingRoute } from '../helpers/handles';
+import { engineGateway, type EngineGateway } from '../helpers/engine-gateway';
 import { recordingUpstream, type RecordingUpstream } from '../helpers/recording-upstream';
-import { gateway, until, type Gateway } from '../helpers/servers';
+import { until } from '../helpers/wait';
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'tls', name));
 const CA = fixture('ca.pem');
@@ -16,23 +16,23 @@ const SERVER = { key: fixture('server-key.pem'), cert: fixture('server.pem') };
 const LOCALHOST_ONLY = { key: fixture('localhost-only-key.pem'), cert: fixture('localhost-only.pem') };
 const EXPIRED = { key: fixture('expired-key.pem'), cert: fixture('expired.pem') };
 
-let proxy: Gateway | undefined;
+let gw: EngineGateway | undefined;
 let origin: RecordingUpstream | undefined;
 let trusting: Agent | undefined;
 
 afterEach(async () => {
-  await proxy?.close();
+  await gw?.close();
   await origin?.close();
   await trusting?.close();
-  proxy = origin = trusting = undefined;
+  gw = origin = trusting = undefined;
 });
 
 /** An https upstream on 127.0.0.1 with `identity`, and a gateway proxying to it as https://127.0.0.1:port. */
 async function through(identity: { key: Buffer; cert: Buffer }, options: ProxyOptions = {}) {
   origin = await recordingUpstream((_seen, res) => res.end('secret over tls'), identity);
-  const recorded = recordingRoute(`${origin.origin}/doc`);
-  proxy = await gateway(recorded.route, options);
-  return recorded.handles;
+  const target = `${origin.origin}/doc`;
+  gw = await engineGateway(({ fetch }) => fetch(target), options);
+  return gw.handles;
 }
 
 /** A caller-owned dispatcher that trusts the fixture CA (and verifies everything else as usual). */
@@ -44,7 +44,7 @@ function trustingAgent(): Agent {
 describe('TLS upstreams (C17)', () => {
   it('refuses a certificate from an unknown CA with 502 HANDOFF_UPSTREAM_TLS by default, sending no request', async () => {
     const handles = await through(SERVER);
-    const reply = await request(proxy!.url);
+    const reply = await request(gw!.url);
     expect(reply.status).toBe(502);
     expect(reply.body.toString()).toBe('502 Bad Gateway\n');
     const { error, status } = await handles[0]!.done;
@@ -58,7 +58,7 @@ describe('TLS upstreams (C17)', () => {
 
   it('proxies the same upstream (200) through a caller-owned Agent that trusts the CA', async () => {
     const handles = await through(SERVER, { dispatcher: trustingAgent() });
-    const reply = await request(proxy!.url);
+    const reply = await request(gw!.url);
     expect(reply.status).toBe(200);
     expect(reply.body.toString()).toBe('secret over tls');
     expect((await handles[0]!.done).error).toBeUndefined();
@@ -67,7 +67,7 @@ describe('TLS upstreams (C17)', () => {
 
   it('refuses a certificate whose names do not match the host (localhost-only, reached as 127.0.0.1) even with the CA trusted', async () => {
     const handles = await through(LOCALHOST_ONLY, { dispatcher: trustingAgent() });
-    const reply = await request(proxy!.url);
+    const reply = await request(gw!.url);
     expect(reply.status).toBe(502);
     const { error } = await handles[0]!.done;
     expect(error!.code).toBe('HANDOFF_UPSTREAM_TLS');
@@ -77,7 +77,7 @@ describe('TLS upstreams (C17)', () => {
 
   it('refuses an expired certificate even with the CA trusted', async () => {
     const handles = await through(EXPIRED, { dispatcher: trustingAgent() });
-    const reply = await request(proxy!.url);
+    const reply = await request(gw!.url);
     expect(reply.status).toBe(502);
     const { error } = await handles[0]!.done;
     expect(error!.code).toBe('HANDOFF_UPSTREAM_TLS');
@@ -88,13 +88,13 @@ describe('TLS upstreams (C17)', () => {
   it('leaves nothing in flight and no connection open after 50 TLS failures in a row', async () => {
     const handles = await through(SERVER);
     for (let i = 0; i < 50; i++) {
-      const reply = await request(proxy!.url);
+      const reply = await request(gw!.url);
       expect(reply.status).toBe(502);
     }
     const outcomes = await Promise.all(handles.map((h) => h.done));
     expect(outcomes).toHaveLength(50);
     expect(new Set(outcomes.map((o) => o.error?.code))).toEqual(new Set(['HANDOFF_UPSTREAM_TLS']));
-    const stats = () => proxy!.handoff.proxy.stats;
+    const stats = () => gw!.proxy.stats;
     await until(() => stats().inFlight === 0 && stats().upstreamSockets === 0, 'slots and upstream sockets released');
     // Each failed handshake's connection was closed on the proxy side, not left to linger.
     await until(() => origin!.open === 0, 'upstream connections closed');

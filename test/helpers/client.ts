@@ -12,7 +12,8 @@ export interface RequestOptions {
   method?: string;
   path?: string;
   headers?: http.OutgoingHttpHeaders;
-  body?: string | Buffer;
+  /** One body (sent with its Content-Length), or parts written one by one (sent chunked). */
+  body?: string | Buffer | (string | Buffer)[];
   agent?: http.Agent | false;
   /** Rejects once the connection is silent this long before the response is complete (a framing bug hangs otherwise). */
   timeout?: number;
@@ -39,7 +40,12 @@ export function request(url: string, options: RequestOptions = {}): Promise<Repl
       const ms = options.timeout;
       req.setTimeout(ms, () => req.destroy(new Error(`no complete response within ${ms} ms of silence`)));
     }
-    req.end(options.body);
+    if (Array.isArray(options.body)) {
+      for (const part of options.body) req.write(part);
+      req.end();
+    } else {
+      req.end(options.body);
+    }
   });
 }
 

@@ -1,8 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import Koa from 'koa';
-import { handoff, type HandoffMiddleware, type ProxyOptions } from '@handoff/koa';
+import { until } from './wait';
 
 export interface Running {
   server: http.Server | net.Server;
@@ -54,69 +53,15 @@ export function rawUpstream(onSocket: (socket: net.Socket, request: Promise<stri
   );
 }
 
-export interface Gateway extends Running {
-  app: Koa;
-  handoff: HandoffMiddleware;
-  /** Errors the app emitted, in order. */
-  errors: Error[];
-}
-
-/** A Koa app with handoff() installed and `route` as its only handler. */
-export async function gateway(
-  route: Koa.Middleware,
-  options?: ProxyOptions,
-  configure?: (app: Koa) => void,
-): Promise<Gateway> {
-  const app = new Koa();
-  const errors: Error[] = [];
-  app.silent = true;
-  app.on('error', (err: Error) => errors.push(err));
-  const middleware = handoff(options);
-  configure?.(app);
-  app.use(middleware);
-  app.use(route);
-  const running = await listen(http.createServer(app.callback()));
-  return {
-    ...running,
-    app,
-    handoff: middleware,
-    errors,
-    close: async () => {
-      await middleware.close({ timeout: 0 });
-      await running.close();
-    },
-  };
-}
-
-/** Resolves once `predicate` holds, checking on every turn of the event loop (bounded by the test timeout). */
-export async function until(predicate: () => boolean, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
-
-/** Settles like `promise`, or rejects if it has not settled within `ms` (so a hang fails the test instead). */
-export async function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** A port on 127.0.0.1 that was just listened on and closed again: connecting to it is refused. */
+export async function closedPort(): Promise<number> {
+  const running = await listen(net.createServer());
+  await running.close();
+  return running.port;
 }
 
 /** Resolves once `running`'s server has exactly `count` open connections (bounded like `until`). */
 export async function waitForConnections(running: Running, count: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const open = await new Promise<number>((resolve, reject) => running.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
-    if (open === count) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} open connections (${open} open)`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  const open = () => new Promise<number>((resolve, reject) => running.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+  await until(async () => (await open()) === count, `${count} open connections`, { every: 5 });
 }

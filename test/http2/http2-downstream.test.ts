@@ -7,7 +7,8 @@ import path from 'node:path';
 import Koa from 'koa';
 import { createProxy, type HandoffProxy, type ProxyCallOptions, type ProxyHandle } from '@handoff/core';
 import { handoff } from '@handoff/koa';
-import { listen, rawUpstream, until, upstream, type Running } from '../helpers/servers';
+import { listen, rawUpstream, upstream, type Running } from '../helpers/servers';
+import { until } from '../helpers/wait';
 
 const TLS = path.join(__dirname, '../fixtures/tls');
 const tls = { key: fs.readFileSync(path.join(TLS, 'server-key.pem')), cert: fs.readFileSync(path.join(TLS, 'server.pem')), allowHTTP1: true };

@@ -3,13 +3,14 @@
 // failed the response: a 502 HANDOFF_INVALID_RESPONSE, with or without the cache.
 import { request } from '../helpers/client';
 import { response, scriptedUpstream, type ScriptedUpstream, type Step } from '../faults/scripted-upstream';
-import { engineServer, type EngineServer } from './engine';
+import { MODES } from '../helpers/modes';
+import { passThrough, type EngineGateway } from '../helpers/engine-gateway';
 
 const NOT_MODIFIED = 'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\nContent-Length: 5\r\nCache-Control: no-cache\r\n\r\n';
 
 describe('a 304 Not Modified carrying Content-Length', () => {
   let origin: ScriptedUpstream;
-  let proxy: EngineServer;
+  let proxy: EngineGateway;
 
   afterEach(async () => {
     await proxy.close();
@@ -18,12 +19,12 @@ describe('a 304 Not Modified carrying Content-Length', () => {
 
   async function through(script: Step[] | ((n: number) => Step[]), options = {}) {
     origin = await scriptedUpstream(script);
-    proxy = await engineServer(origin.url, options);
+    proxy = await passThrough(origin.url, options);
   }
 
-  it.each(['response', 'socket'] as const)('is relayed as a 304 without a body (%s mode), and the next request on the connection is answered', async (mode) => {
+  it.each(MODES)('is relayed as a 304 without a body (%s mode), and the next request on the connection is answered', async (mode) => {
     origin = await scriptedUpstream((n) => (n === 0 ? [{ request: true }, { send: NOT_MODIFIED }, { hang: true }] : [{ request: true }, { send: response('200 OK', [], 'next') }, { hang: true }]));
-    proxy = await engineServer(origin.url, {}, { mode, forwardHeaders: ['if-none-match'] });
+    proxy = await passThrough(origin.url, {}, { mode, forwardHeaders: ['if-none-match'] });
     const agentless = await request(proxy.url, { path: '/x', headers: { 'if-none-match': '"v1"' }, timeout: 5_000 });
     expect(agentless.status).toBe(304);
     expect(agentless.body.length).toBe(0);

@@ -3,13 +3,13 @@
 // was a 502 HANDOFF_UPSTREAM_RESET, and the GET was sent a second time as a "retry".
 import { request } from '../helpers/client';
 import { response, scriptedUpstream, type ScriptedUpstream, type Step } from '../faults/scripted-upstream';
-import { engineServer, type EngineServer } from './engine';
+import { passThrough, type EngineGateway } from '../helpers/engine-gateway';
 
 const OK = response('200 OK', ['X-Ok: 1'], 'fine');
 
 describe('an unsolicited 100 Continue before the final response', () => {
   let origin: ScriptedUpstream;
-  let proxy: EngineServer;
+  let proxy: EngineGateway;
 
   afterEach(async () => {
     await proxy.close();
@@ -18,7 +18,7 @@ describe('an unsolicited 100 Continue before the final response', () => {
 
   async function through(script: Step[], options = {}) {
     origin = await scriptedUpstream(script);
-    proxy = await engineServer(origin.url, options);
+    proxy = await passThrough(origin.url, options);
   }
 
   it.each([

@@ -1,8 +1,8 @@
 import http from 'node:http';
-import { createProxy, type HandoffProxy, type ProxyHandle } from '@handoff/core';
 import { request } from '../helpers/client';
+import { engineGateway, type EngineGateway } from '../helpers/engine-gateway';
 import { recordingUpstream, type RecordingUpstream } from '../helpers/recording-upstream';
-import { listen, rawUpstream, type Running } from '../helpers/servers';
+import { rawUpstream, type Running } from '../helpers/servers';
 import { offloadApp, type OffloadApp } from './helpers';
 
 /** Every bad instruction gets its own status and a logged reason, and reaches no origin. */
@@ -85,20 +85,16 @@ describe('bad offload instructions from a handler', () => {
 
 /** Values a Koa handler cannot even produce (Node refuses them), sent by a raw backend to the engine. */
 describe('bad offload instructions from a raw backend (proxy.fetch with offload)', () => {
-  let proxy: HandoffProxy;
-  let front: Running;
+  let gw: EngineGateway;
   let backend: Running;
   let target: RecordingUpstream;
-  let handles: ProxyHandle[];
 
   beforeEach(async () => {
     target = await recordingUpstream((_seen, res) => res.end('reached'));
-    handles = [];
   });
 
   afterEach(async () => {
-    await proxy.close({ timeout: 0 });
-    await front.close();
+    await gw.close();
     await backend.close();
     await target.close();
   });
@@ -107,35 +103,34 @@ describe('bad offload instructions from a raw backend (proxy.fetch with offload)
     backend = await rawUpstream((socket, requestHead) => {
       void requestHead.then(() => socket.end(`HTTP/1.1 200 OK\r\n${headerLines.map((l) => `${l}\r\n`).join('')}content-length: 0\r\n\r\n`));
     });
-    proxy = createProxy();
     const rules = { allow: [target.origin], accel: { '/internal/': `${target.url}/` } };
-    front = await listen(http.createServer((req, res) => handles.push(proxy.fetch(req, res, backend.url, { offload: rules }))));
+    gw = await engineGateway(({ fetch }) => fetch(backend.url, { offload: rules }));
   }
 
   it('refuses a repeated X-Accel-Redirect (502)', async () => {
     await backendSending(['X-Accel-Redirect: /internal/a', 'X-Accel-Redirect: /internal/b']);
-    expect((await request(front.url)).status).toBe(502);
-    expect((await handles[0]!.done).error!.message).toContain('sent x-accel-redirect 2 times');
+    expect((await request(gw.url)).status).toBe(502);
+    expect((await gw.handles[0]!.done).error!.message).toContain('sent x-accel-redirect 2 times');
     expect(target.requests).toHaveLength(0);
   });
 
   it('refuses a repeated Offload-Url (502)', async () => {
     await backendSending(['Offload-Requested: 1', `Offload-Url: ${'http://a.invalid/'}`, `Offload-Url: ${'http://b.invalid/'}`]);
-    expect((await request(front.url)).status).toBe(502);
-    expect((await handles[0]!.done).error!.code).toBe('HANDOFF_OFFLOAD_INVALID');
+    expect((await request(gw.url)).status).toBe(502);
+    expect((await gw.handles[0]!.done).error!.code).toBe('HANDOFF_OFFLOAD_INVALID');
   });
 
   it('never lets CR or LF inside an Offload-X value reach the target (502)', async () => {
     await backendSending(['Offload-Requested: 1', 'Offload-Url: http://127.0.0.1:1/', 'Offload-X-Note: a\rInjected: 1']);
-    expect((await request(front.url)).status).toBe(502);
-    expect((await handles[0]!.done).error!.code).toBe('HANDOFF_INVALID_RESPONSE');
+    expect((await request(gw.url)).status).toBe(502);
+    expect((await gw.handles[0]!.done).error!.code).toBe('HANDOFF_INVALID_RESPONSE');
     expect(target.requests).toHaveLength(0);
   });
 
   it('refuses an Offload-X name that is not a token (502)', async () => {
     await backendSending(['Offload-Requested: 1', `Offload-Url: ${'http://127.0.0.1:1/'}`, 'Offload-X-: empty']);
-    expect((await request(front.url)).status).toBe(502);
-    const error = (await handles[0]!.done).error!;
+    expect((await request(gw.url)).status).toBe(502);
+    const error = (await gw.handles[0]!.done).error!;
     expect(error.code).toBe('HANDOFF_OFFLOAD_INVALID');
     expect(error.message).toContain('invalid upstream header');
   });

@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { createProxy, type OffloadRules, type HandoffProxy, type ProxyCallOptions, type ProxyHandle } from '@handoff/core';
+import type { OffloadRules, ProxyCallOptions, ProxyOptions } from '@handoff/core';
 import { request } from '../helpers/client';
+import { engineGateway, type EngineGateway } from '../helpers/engine-gateway';
 import { recordingUpstream, type RecordingUpstream } from '../helpers/recording-upstream';
-import { listen, until, type Running } from '../helpers/servers';
+import { until } from '../helpers/wait';
 
 /**
  * proxy.fetch(req, res, backend, { offload }) — the engine option the sidecar uses —
@@ -14,9 +15,7 @@ import { listen, until, type Running } from '../helpers/servers';
 describe('proxy.fetch(..., { offload }): instructions in an upstream response', () => {
   let backend: RecordingUpstream;
   let target: RecordingUpstream;
-  let front: Running;
-  let proxy: HandoffProxy;
-  let handles: ProxyHandle[];
+  let gw: EngineGateway;
   let dir: string;
   let answer: (url: string, res: http.ServerResponse) => void;
 
@@ -33,22 +32,18 @@ describe('proxy.fetch(..., { offload }): instructions in an upstream response', 
       res.end(`target ${seen.method} ${seen.url} [${seen.headers['content-type'] ?? '-'}|${seen.headers['content-length'] ?? 'chunked'}] ${seen.body}`);
     });
     backend = await recordingUpstream((seen, res) => answer(seen.url, res));
-    handles = [];
   });
 
   afterEach(async () => {
-    await proxy.close({ timeout: 0 });
-    await front.close();
+    await gw.close();
     await backend.close();
     await target.close();
   });
 
-  async function sidecar(rules: OffloadRules, options: Partial<ProxyCallOptions> = {}, proxyOptions = {}): Promise<void> {
-    proxy = createProxy(proxyOptions);
-    front = await listen(
-      http.createServer((req, res) => {
-        handles.push(proxy.fetch(req, res, `${backend.url}${req.url}`, { method: req.method, body: 'request', offload: rules, ...options }));
-      }),
+  async function sidecar(rules: OffloadRules, options: Partial<ProxyCallOptions> = {}, proxyOptions: ProxyOptions = {}): Promise<void> {
+    gw = await engineGateway(
+      ({ fetch, url, method }) => fetch(`${backend.url}${url}`, { method, body: 'request', offload: rules, ...options }),
+      proxyOptions,
     );
   }
 
@@ -64,14 +59,14 @@ describe('proxy.fetch(..., { offload }): instructions in an upstream response', 
       res.end('<p>ignored</p>');
     };
     await sidecar({ allow: [target.origin] });
-    const reply = await request(front.url, { path: '/download/1' });
+    const reply = await request(gw.url, { path: '/download/1' });
     expect(reply.status).toBe(200);
     expect(reply.body.toString()).toBe('target GET /signed?x=1 [-|chunked] ');
     expect(reply.headers['set-cookie']).toEqual(['session=abc']);
     expect(reply.headers['x-backend-only']).toBeUndefined();
     expect(reply.headers['content-type']).toBe('text/plain');
     expect(reply.headers['x-sendfile']).toBeUndefined();
-    const outcome = await handles[0]!.done;
+    const outcome = await gw.handles[0]!.done;
     expect(outcome).toMatchObject({ status: 200, offload: 'url' });
     expect(outcome.error).toBeUndefined();
     expect(outcome.instructionMs).toBeGreaterThanOrEqual(0);
@@ -92,7 +87,7 @@ describe('proxy.fetch(..., { offload }): instructions in an upstream response', 
       setImmediate(() => res.end('12}\n'));
     };
     await sidecar({ allow: [target.origin] });
-    const reply = await request(front.url);
+    const reply = await request(gw.url);
     expect(reply.body.toString()).toBe('target POST /render [application/json|13] {"pages":12}\n');
   });
 
@@ -110,7 +105,7 @@ describe('proxy.fetch(..., { offload }): instructions in an upstream response', 
       res.end(big.slice(1000));
     };
     await sidecar({ allow: [target.origin] });
-    const reply = await request(front.url);
+    const reply = await request(gw.url);
     expect(reply.status).toBe(200);
     expect(target.requests[0]!.body).toBe(big);
     expect(target.requests[0]!.headers['transfer-encoding']).toBe('chunked');
@@ -123,12 +118,12 @@ describe('proxy.fetch(..., { offload }): instructions in an upstream response', 
       res.end();
     };
     await sidecar({ accel: { '/protected/': `${target.url}/files/` }, sendfileRoots: [dir] });
-    expect((await request(front.url, { path: '/accel' })).body.toString()).toBe('target GET /files/r.pdf [-|chunked] ');
-    const file = await request(front.url, { path: '/file' });
+    expect((await request(gw.url, { path: '/accel' })).body.toString()).toBe('target GET /files/r.pdf [-|chunked] ');
+    const file = await request(gw.url, { path: '/file' });
     expect(file.body.toString()).toBe('a,b\n1,2\n');
     expect(file.headers['content-type']).toBe('text/csv; charset=utf-8');
-    expect((await handles[0]!.done).offload).toBe('accel');
-    expect((await handles[1]!.done).offload).toBe('sendfile');
+    expect((await gw.handles[0]!.done).offload).toBe('accel');
+    expect((await gw.handles[1]!.done).offload).toBe('sendfile');
   });
 
   it('runs an async onHeaders on the offloaded head (target and file alike) before any byte is sent', async () => {
@@ -146,10 +141,10 @@ describe('proxy.fetch(..., { offload }): instructions in an upstream response', 
         },
       },
     );
-    const viaUrl = await request(front.url, { path: '/url' });
+    const viaUrl = await request(gw.url, { path: '/url' });
     expect(viaUrl.headers['x-checked']).toBe('200');
     expect(viaUrl.body.toString()).toBe('target GET /x [-|chunked] ');
-    const viaFile = await request(front.url, { path: '/file' });
+    const viaFile = await request(gw.url, { path: '/file' });
     expect(viaFile.headers['x-checked']).toBe('200');
     expect(viaFile.body.toString()).toBe('a,b\n1,2\n');
   });
@@ -160,11 +155,11 @@ describe('proxy.fetch(..., { offload }): instructions in an upstream response', 
       res.end('plain');
     };
     await sidecar({ allow: [target.origin] });
-    const reply = await request(front.url);
+    const reply = await request(gw.url);
     expect(reply.body.toString()).toBe('plain');
     expect(Object.keys(reply.headers).filter((name) => /^(offload-|x-accel-|x-sendfile)/.test(name))).toEqual([]);
     expect(reply.headers['x-kept']).toBe('1');
-    const outcome = await handles[0]!.done;
+    const outcome = await gw.handles[0]!.done;
     expect(outcome.offload).toBeUndefined();
     expect(outcome.headersMs).toBeGreaterThanOrEqual(0);
     expect(target.requests).toHaveLength(0);
@@ -173,7 +168,7 @@ describe('proxy.fetch(..., { offload }): instructions in an upstream response', 
   it('never forwards client-sent instruction headers to the backend, even if forwardHeaders lists them; explicit headers go', async () => {
     answer = (_url, res) => res.end('ok');
     await sidecar({ allow: [target.origin] }, { forwardHeaders: ['x-sendfile', 'offload-url'], headers: { 'x-sendfile-type': 'X-Sendfile' } });
-    await request(front.url, { headers: { 'x-sendfile': '/etc/passwd', 'offload-url': 'http://evil.invalid/' } });
+    await request(gw.url, { headers: { 'x-sendfile': '/etc/passwd', 'offload-url': 'http://evil.invalid/' } });
     const seen = backend.requests[0]!.headers;
     expect(seen['x-sendfile']).toBeUndefined();
     expect(seen['offload-url']).toBeUndefined();
@@ -186,7 +181,7 @@ describe('proxy.fetch(..., { offload }): instructions in an upstream response', 
       res.end();
     };
     await sidecar({ allow: [target.origin] }, { headers: { authorization: 'Bearer backend-only' }, forwardHeaders: ['cookie'] });
-    await request(front.url, { headers: { cookie: 'sid=1' } });
+    await request(gw.url, { headers: { cookie: 'sid=1' } });
     expect(backend.requests[0]!.headers).toMatchObject({ authorization: 'Bearer backend-only', cookie: 'sid=1' });
     expect(target.requests[0]!.headers.authorization).toBeUndefined();
     expect(target.requests[0]!.headers.cookie).toBeUndefined();
@@ -198,7 +193,7 @@ describe('proxy.fetch(..., { offload }): instructions in an upstream response', 
       res.end('a small body nobody reads');
     };
     await sidecar({ allow: [target.origin] });
-    for (let i = 0; i < 3; i++) expect((await request(front.url)).status).toBe(200);
+    for (let i = 0; i < 3; i++) expect((await request(gw.url)).status).toBe(200);
     expect(backend.connections).toBe(1);
   });
 
@@ -208,9 +203,9 @@ describe('proxy.fetch(..., { offload }): instructions in an upstream response', 
       res.end(Buffer.alloc(1024 * 1024, 1));
     };
     await sidecar({ allow: [target.origin] });
-    expect((await request(front.url)).status).toBe(200);
+    expect((await request(gw.url)).status).toBe(200);
     await until(() => backend.open === 0, 'backend connection closed');
-    await until(() => proxy.stats.inFlight === 0, 'slot released');
+    await until(() => gw.proxy.stats.inFlight === 0, 'slot released');
   });
 
   it('answers 504 when a forwarded backend body stalls for bodyTimeout, and frees the slot', async () => {
@@ -226,12 +221,12 @@ describe('proxy.fetch(..., { offload }): instructions in an upstream response', 
       held.push(res);
     };
     await sidecar({ allow: [target.origin] }, { bodyTimeout: 200 });
-    const reply = await request(front.url);
+    const reply = await request(gw.url);
     expect(reply.status).toBe(504);
-    const outcome = await handles[0]!.done;
+    const outcome = await gw.handles[0]!.done;
     expect(outcome.error!.code).toBe('HANDOFF_BODY_TIMEOUT');
     expect(outcome.error!.message).toContain('forwarded stalled');
-    await until(() => proxy.stats.inFlight === 0, 'slot released');
+    await until(() => gw.proxy.stats.inFlight === 0, 'slot released');
     for (const res of held) res.destroy();
   });
 
@@ -241,9 +236,9 @@ describe('proxy.fetch(..., { offload }): instructions in an upstream response', 
       res.end();
     };
     await sidecar({ allow: [target.origin] });
-    const reply = await request(front.url, { path: '/r/9' });
+    const reply = await request(gw.url, { path: '/r/9' });
     expect(reply.status).toBe(502);
-    const outcome = await handles[0]!.done;
+    const outcome = await gw.handles[0]!.done;
     expect(outcome.error!.code).toBe('HANDOFF_OFFLOAD_INVALID');
     expect(outcome.error!.message).toBe(`Upstream sent Offload-Requested without an Offload-Url: GET ${backend.url}/r/9`);
   });
@@ -254,8 +249,8 @@ describe('proxy.fetch(..., { offload }): instructions in an upstream response', 
       res.end();
     };
     await sidecar({});
-    expect((await request(front.url)).status).toBe(403);
-    expect((await handles[0]!.done).error!.message).toContain('offload.allow is not set');
+    expect((await request(gw.url)).status).toBe(403);
+    expect((await gw.handles[0]!.done).error!.message).toContain('offload.allow is not set');
     expect(target.requests).toHaveLength(0);
   });
 
@@ -266,9 +261,9 @@ describe('proxy.fetch(..., { offload }): instructions in an upstream response', 
       res.end();
     };
     await sidecar({ allow: () => true });
-    expect((await request(front.url, { path: '/literal' })).status).toBe(403);
-    expect((await request(front.url, { path: '/name' })).status).toBe(403);
-    expect((await handles[1]!.done).error!.message).toMatch(/resolved to (127\.0\.0\.1|::1), a private or reserved address/);
+    expect((await request(gw.url, { path: '/literal' })).status).toBe(403);
+    expect((await request(gw.url, { path: '/name' })).status).toBe(403);
+    expect((await gw.handles[1]!.done).error!.message).toMatch(/resolved to (127\.0\.0\.1|::1), a private or reserved address/);
     expect(target.connections).toBe(0);
   });
 
@@ -278,8 +273,8 @@ describe('proxy.fetch(..., { offload }): instructions in an upstream response', 
       res.end('relayed');
     };
     await sidecar({});
-    expect((await request(front.url)).body.toString()).toBe('relayed');
-    expect((await request(front.url, { path: '/bad' })).status).toBe(502);
+    expect((await request(gw.url)).body.toString()).toBe('relayed');
+    expect((await request(gw.url, { path: '/bad' })).status).toBe(502);
   });
 
   it('answers HEAD through the backend and the offload target', async () => {
@@ -288,7 +283,7 @@ describe('proxy.fetch(..., { offload }): instructions in an upstream response', 
       res.end();
     };
     await sidecar({ allow: [target.origin] });
-    const reply = await request(front.url, { method: 'HEAD' });
+    const reply = await request(gw.url, { method: 'HEAD' });
     expect(reply.status).toBe(200);
     expect(backend.requests[0]!.method).toBe('HEAD');
     expect(target.requests[0]!.method).toBe('HEAD');

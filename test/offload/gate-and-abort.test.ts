@@ -2,15 +2,14 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import Koa from 'koa';
-import { handoff, offload } from '@handoff/koa';
-import { openResponse, request } from '../helpers/client';
-import { listen, until, upstream, type Running } from '../helpers/servers';
-import { offloadApp, type OffloadApp } from './helpers';
+import { openResponse, readBody, request } from '../helpers/client';
+import { engineGateway, type EngineGateway, type GatewayCall } from '../helpers/engine-gateway';
+import { upstream, type Running } from '../helpers/servers';
+import { until } from '../helpers/wait';
 
 describe('offloads run through the gate, timeouts and abort handling of the engine', () => {
   let target: Running;
-  let app: OffloadApp;
+  let gw: EngineGateway;
   let held: http.ServerResponse[];
   let closedUpstream: number;
 
@@ -29,21 +28,20 @@ describe('offloads run through the gate, timeouts and abort handling of the engi
 
   afterEach(async () => {
     for (const res of held) res.destroy();
-    await app?.close();
+    await gw?.close();
     await target.close();
   });
 
-  const to = (targetPath: string) => (ctx: Koa.Context) => {
-    ctx.set('Offload-Requested', '1');
-    ctx.set('Offload-Url', `${target.url}${targetPath}`);
-  };
-  const stats = () => app.middleware.proxy.stats;
+  /** Offloads as a handler answering `Offload-Requested` and `Offload-Url: <target><targetPath>` does, allowed to reach the target. */
+  const to = (targetPath: string) => ({ offload }: GatewayCall) =>
+    offload({ headers: { 'offload-requested': '1', 'offload-url': `${target.url}${targetPath}` } }, { offload: { allow: [target.url] } });
+  const stats = () => gw.proxy.stats;
 
   it('queues offloads behind concurrency 1 and runs the next when the first ends', async () => {
-    app = await offloadApp((ctx) => to(ctx.path === '/first' ? '/hold' : '/quick')(ctx), { allow: [target.url], proxy: { concurrency: 1 } });
-    const first = await openResponse(`${app.url}/first`);
+    gw = await engineGateway((call) => to(call.path === '/first' ? '/hold' : '/quick')(call), { concurrency: 1 });
+    const first = await openResponse(`${gw.url}/first`);
     expect(first.res.statusCode).toBe(200);
-    const second = request(`${app.url}/second`);
+    const second = request(`${gw.url}/second`);
     await until(() => stats().queued === 1, 'second offload queued');
     expect(stats().inFlight).toBe(1);
     held[0]!.end();
@@ -53,29 +51,29 @@ describe('offloads run through the gate, timeouts and abort handling of the engi
   });
 
   it('answers 503 with Retry-After when the queue is full', async () => {
-    app = await offloadApp(to('/hold'), { allow: [target.url], proxy: { concurrency: 1, maxQueue: 0 } });
-    await openResponse(app.url);
-    const refused = await request(app.url);
+    gw = await engineGateway(to('/hold'), { concurrency: 1, maxQueue: 0 });
+    await openResponse(gw.url);
+    const refused = await request(gw.url);
     expect(refused.status).toBe(503);
     expect(refused.headers['retry-after']).toBe('1');
-    await until(() => app.errors.some((err) => (err as { code?: string }).code === 'HANDOFF_QUEUE_FULL'), 'queue-full logged');
+    await until(() => gw.errors.some((err) => (err as { code?: string }).code === 'HANDOFF_QUEUE_FULL'), 'queue-full logged');
   });
 
   it('a client leaving mid-offload aborts the target request and releases the slot', async () => {
-    app = await offloadApp(to('/hold'), { allow: [target.url] });
-    const { res } = await openResponse(app.url);
+    gw = await engineGateway(to('/hold'));
+    const { res } = await openResponse(gw.url);
     await new Promise((resolve) => res.once('data', resolve));
     res.destroy();
     await until(() => closedUpstream === 1, 'target request aborted');
-    await until(() => app.handles.length === 1, 'handle recorded');
-    expect((await app.handles[0]!.done).error!.code).toBe('HANDOFF_CLIENT_ABORTED');
+    await until(() => gw.handles.length === 1, 'handle recorded');
+    expect((await gw.handles[0]!.done).error!.code).toBe('HANDOFF_CLIENT_ABORTED');
     await until(() => stats().inFlight === 0 && stats().upstreamSockets === 0, 'slot and socket released');
   });
 
   it('a client leaving while queued behind an offload is removed from the queue', async () => {
-    app = await offloadApp(to('/hold'), { allow: [target.url], proxy: { concurrency: 1 } });
-    await openResponse(app.url);
-    const queued = http.get(app.url, { agent: false });
+    gw = await engineGateway(to('/hold'), { concurrency: 1 });
+    await openResponse(gw.url);
+    const queued = http.get(gw.url, { agent: false });
     queued.on('error', () => {});
     await until(() => stats().queued === 1, 'queued');
     queued.destroy();
@@ -84,54 +82,27 @@ describe('offloads run through the gate, timeouts and abort handling of the engi
   });
 
   it('applies headersTimeout to the offload target (504)', async () => {
-    app = await offloadApp(to('/silent'), { allow: [target.url], proxy: { headersTimeout: 150 } });
-    const reply = await request(app.url);
+    gw = await engineGateway(to('/silent'), { headersTimeout: 150 });
+    const reply = await request(gw.url);
     expect(reply.status).toBe(504);
-    expect(app.errors[0]).toMatchObject({ code: 'HANDOFF_HEADERS_TIMEOUT' });
+    expect(gw.errors[0]).toMatchObject({ code: 'HANDOFF_HEADERS_TIMEOUT' });
     await until(() => stats().inFlight === 0, 'slot released');
   });
 
   it('applies bodyTimeout to the offloaded body: a stall cuts the connection, it is not a total-duration limit', async () => {
-    app = await offloadApp(to('/hold'), { allow: [target.url], proxy: { bodyTimeout: 150 } });
-    const { res } = await openResponse(app.url);
-    const ended = new Promise<boolean>((resolve) => {
-      res.on('error', () => resolve(false));
-      res.on('end', () => resolve(res.complete));
-      res.on('close', () => resolve(res.complete));
-      res.resume();
-    });
+    gw = await engineGateway(to('/hold'), { bodyTimeout: 150 });
+    const { res } = await openResponse(gw.url);
+    const ended = readBody(res).then(({ complete }) => complete);
     expect(await ended).toBe(false);
-    await until(() => app.handles.length === 1, 'handle recorded');
-    expect((await app.handles[0]!.done).error!.code).toBe('HANDOFF_BODY_TIMEOUT');
+    await until(() => gw.handles.length === 1, 'handle recorded');
+    expect((await gw.handles[0]!.done).error!.code).toBe('HANDOFF_BODY_TIMEOUT');
   });
 
-  it('shares the gate with ctx.proxyFetch when given handoff().proxy', async () => {
-    const proxied = handoff({ concurrency: 1 });
-    const koa = new Koa();
-    koa.silent = true;
-    koa.use(proxied);
-    koa.use(offload({ allow: [target.url], proxy: proxied.proxy }));
-    koa.use(async (ctx) => {
-      if (ctx.path === '/proxy') await ctx.proxyFetch(`${target.url}/hold`);
-      else to('/quick')(ctx);
-    });
-    const running = await listen(http.createServer(koa.callback()));
-    try {
-      await openResponse(`${running.url}/proxy`);
-      const offloaded = request(`${running.url}/offload`);
-      await until(() => proxied.proxy.stats.queued === 1, 'offload queued behind the proxied transfer');
-      held[0]!.end();
-      expect((await offloaded).status).toBe(200);
-    } finally {
-      await proxied.close({ timeout: 0 });
-      await running.close();
-    }
-  });
 });
 
 describe('a client leaving mid-sendfile', () => {
   let dir: string;
-  let app: OffloadApp;
+  let gw: EngineGateway;
 
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-abort-'));
@@ -141,19 +112,19 @@ describe('a client leaving mid-sendfile', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   afterEach(async () => {
-    await app?.close();
+    await gw?.close();
   });
 
   it('closes the file and releases the slot', async () => {
-    app = await offloadApp((ctx) => ctx.set('X-Sendfile', path.join(dir, 'big.bin')), { sendfileRoots: [dir] });
-    const { res } = await openResponse(app.url);
+    gw = await engineGateway(({ offload }) => offload({ headers: { 'x-sendfile': path.join(dir, 'big.bin') } }, { offload: { sendfileRoots: [dir] } }));
+    const { res } = await openResponse(gw.url);
     await new Promise((resolve) => res.once('data', resolve));
     res.destroy();
-    await until(() => app.handles.length === 1, 'handle recorded');
-    const outcome = await app.handles[0]!.done;
+    await until(() => gw.handles.length === 1, 'handle recorded');
+    const outcome = await gw.handles[0]!.done;
     expect(outcome.error!.code).toBe('HANDOFF_CLIENT_ABORTED');
     expect(outcome.bytes).toBeLessThan(8 * 1024 * 1024);
-    expect(app.middleware.proxy.stats.inFlight).toBe(0);
+    expect(gw.proxy.stats.inFlight).toBe(0);
     // The read stream is destroyed: no file handle is left reading.
     await until(() => !process.getActiveResourcesInfo().includes('FSReqCallback'), 'file reads stopped');
   });

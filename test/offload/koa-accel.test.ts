@@ -2,7 +2,8 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { openResponse, readBody, request } from '../helpers/client';
 import { recordingUpstream, type RecordingUpstream } from '../helpers/recording-upstream';
-import { until, upstream, type Running } from '../helpers/servers';
+import { upstream, type Running } from '../helpers/servers';
+import { until } from '../helpers/wait';
 import { offloadApp, onlyOutcome, type OffloadApp } from './helpers';
 
 describe('offload(): X-Accel-Redirect', () => {

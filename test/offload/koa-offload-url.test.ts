@@ -1,7 +1,11 @@
+import http from 'node:http';
 import { Readable } from 'node:stream';
-import { request } from '../helpers/client';
+import Koa from 'koa';
+import { handoff, offload } from '@handoff/koa';
+import { openResponse, request } from '../helpers/client';
 import { recordingUpstream, type RecordingUpstream } from '../helpers/recording-upstream';
-import { until } from '../helpers/servers';
+import { listen, upstream, type Running } from '../helpers/servers';
+import { until } from '../helpers/wait';
 import { offloadApp, onlyOutcome, type OffloadApp } from './helpers';
 
 describe('offload(): Offload-Url instructions from a Koa handler', () => {
@@ -410,6 +414,54 @@ describe('ctx.offload(): the typed form', () => {
       await request(running.url, { path: '/without' });
       expect(thrown).toMatchObject({ code: 'HANDOFF_INVALID_OPTIONS', message: expect.stringContaining('needs the offload() middleware') });
     } finally {
+      await running.close();
+    }
+  });
+});
+
+describe('offload() given handoff().proxy', () => {
+  let target: Running;
+  let held: http.ServerResponse[];
+
+  beforeEach(async () => {
+    held = [];
+    target = await upstream((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.write(Buffer.alloc(16 * 1024, 1));
+      if (req.url === '/hold') return held.push(res);
+      res.end();
+    });
+  });
+
+  afterEach(async () => {
+    for (const res of held) res.destroy();
+    await target.close();
+  });
+
+  const to = (targetPath: string) => (ctx: Koa.Context) => {
+    ctx.set('Offload-Requested', '1');
+    ctx.set('Offload-Url', `${target.url}${targetPath}`);
+  };
+
+  it('shares the gate with ctx.proxyFetch when given handoff().proxy', async () => {
+    const proxied = handoff({ concurrency: 1 });
+    const koa = new Koa();
+    koa.silent = true;
+    koa.use(proxied);
+    koa.use(offload({ allow: [target.url], proxy: proxied.proxy }));
+    koa.use(async (ctx) => {
+      if (ctx.path === '/proxy') await ctx.proxyFetch(`${target.url}/hold`);
+      else to('/quick')(ctx);
+    });
+    const running = await listen(http.createServer(koa.callback()));
+    try {
+      await openResponse(`${running.url}/proxy`);
+      const offloaded = request(`${running.url}/offload`);
+      await until(() => proxied.proxy.stats.queued === 1, 'offload queued behind the proxied transfer');
+      held[0]!.end();
+      expect((await offloaded).status).toBe(200);
+    } finally {
+      await proxied.close({ timeout: 0 });
       await running.close();
     }
   });

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { ProxyMode } from '@handoff/core';
 import { request } from '../helpers/client';
+import { MODES } from '../helpers/modes';
 import { offloadApp, onlyOutcome, type OffloadApp } from './helpers';
 
 describe('offload(): X-Sendfile', () => {
@@ -31,7 +33,7 @@ describe('offload(): X-Sendfile', () => {
   });
 
   /** An app whose handler sends `X-Sendfile: <?f>` (and whatever `extra` sets). */
-  async function serve(options: { roots?: string[]; mode?: 'response' | 'socket' } = {}, extra?: (ctx: import('koa').Context) => void) {
+  async function serve(options: { roots?: string[]; mode?: ProxyMode } = {}, extra?: (ctx: import('koa').Context) => void) {
     app = await offloadApp(
       (ctx) => {
         ctx.set('X-Sendfile', String(ctx.query.f));
@@ -44,7 +46,7 @@ describe('offload(): X-Sendfile', () => {
 
   const file = (name: string) => `/?f=${encodeURIComponent(name)}`;
 
-  it.each(['response', 'socket'] as const)('serves the file with its content type, length and validators (%s mode)', async (mode) => {
+  it.each(MODES)('serves the file with its content type, length and validators (%s mode)', async (mode) => {
     await serve({ mode });
     const reply = await request(app.url, { path: file(path.join(root, 'a.txt')) });
     expect(reply.status).toBe(200);

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { createProxy, ProxyError, validateOffloadRules, type OffloadRules } from '@handoff/core';
-import { resolveOffloadRules } from '../../packages/core/src/offload/rules';
+import { Readable } from 'node:stream';
+import { ProxyError, validateOffloadRules, type OffloadRules } from '@handoff/core';
 import { offload } from '@handoff/koa';
+import { resolveOffloadRules } from '../../packages/core/src/offload/rules';
 import { request } from '../helpers/client';
-import { listen } from '../helpers/servers';
+import { engineGateway } from '../helpers/engine-gateway';
 
 describe('offload rules are validated where they enter, with messages that say what is allowed', () => {
   const file = path.join(os.tmpdir(), `handoff-not-a-dir-${process.pid}`);
@@ -46,50 +46,41 @@ describe('offload rules are validated where they enter, with messages that say w
   });
 
   it('proxy.fetch throws HANDOFF_INVALID_OPTIONS for invalid rules before touching the response', async () => {
-    const proxy = createProxy();
     let thrown: unknown;
-    const server = await listen(
-      http.createServer((req, res) => {
-        try {
-          proxy.fetch(req, res, 'http://127.0.0.1:9/', { offload: { accel: { internal: 'http://x/' } } });
-        } catch (err) {
-          thrown = err;
-          res.statusCode = 599;
-          res.end();
-        }
-      }),
-    );
+    const gw = await engineGateway(({ res, fetch }) => {
+      try {
+        fetch('http://127.0.0.1:9/', { offload: { accel: { internal: 'http://x/' } } });
+      } catch (err) {
+        thrown = err;
+        res.statusCode = 599;
+        res.end();
+      }
+    });
     try {
-      expect((await request(server.url)).status).toBe(599);
+      expect((await request(gw.url)).status).toBe(599);
       expect(thrown).toMatchObject({ code: 'HANDOFF_INVALID_OPTIONS', message: expect.stringContaining('offload.accel prefix "internal"') });
     } finally {
-      await server.close();
-      await proxy.close();
+      await gw.close();
     }
   });
 
   it('proxy.offload throws for a response that carries no instruction, and destroys its body', async () => {
-    const proxy = createProxy();
     let thrown: unknown;
-    const { Readable } = await import('node:stream');
     const body = new Readable({ read() {} });
-    const server = await listen(
-      http.createServer((req, res) => {
-        try {
-          proxy.offload(req, res, { headers: { 'content-type': 'text/plain' }, body }, { offload: {} });
-        } catch (err) {
-          thrown = err;
-          res.end('no');
-        }
-      }),
-    );
+    const gw = await engineGateway(({ res, offload }) => {
+      try {
+        offload({ headers: { 'content-type': 'text/plain' }, body }, { offload: {} });
+      } catch (err) {
+        thrown = err;
+        res.end('no');
+      }
+    });
     try {
-      await request(server.url);
+      await request(gw.url);
       expect(thrown).toMatchObject({ code: 'HANDOFF_INVALID_OPTIONS', message: expect.stringContaining('carries no offload instruction') });
       expect(body.destroyed).toBe(true);
     } finally {
-      await server.close();
-      await proxy.close();
+      await gw.close();
     }
   });
 });

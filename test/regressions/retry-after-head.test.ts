@@ -4,25 +4,26 @@
 // refuses it too): the client gets a clean 502, and onHeaders runs once.
 import { request } from '../helpers/client';
 import { scriptedUpstream, type ScriptedUpstream } from '../faults/scripted-upstream';
-import { engineServer, type EngineServer } from '../interim/engine';
+import { MODES } from '../helpers/modes';
+import { passThrough, type EngineGateway } from '../helpers/engine-gateway';
 
 describe('a reset after the head, while an async onHeaders runs', () => {
   let origin: ScriptedUpstream;
-  let proxy: EngineServer;
+  let proxy: EngineGateway;
 
   afterEach(async () => {
     await proxy.close();
     await origin.close();
   });
 
-  it.each(['response', 'socket'] as const)('is answered 502, never retried, with onHeaders run once (%s mode)', async (mode) => {
+  it.each(MODES)('is answered 502, never retried, with onHeaders run once (%s mode)', async (mode) => {
     origin = await scriptedUpstream((n) =>
       n === 0
         ? [{ request: true }, { send: 'HTTP/1.1 200 OK\r\nContent-Length: 10\r\nX-Attempt: 1\r\n\r\n' }, { wait: 30 }, { reset: true }]
         : [{ request: true }, { send: 'HTTP/1.1 200 OK\r\nContent-Length: 10\r\nX-Attempt: 2\r\n\r\nattempt-2!' }, { hang: true }],
     );
     const hooks: string[] = [];
-    proxy = await engineServer(origin.url, {}, {
+    proxy = await passThrough(origin.url, {}, {
       mode,
       onHeaders: async (head) => {
         hooks.push(String(head.headers['x-attempt']));
@@ -47,7 +48,7 @@ describe('a reset after the head, while an async onHeaders runs', () => {
     origin = await scriptedUpstream((n) =>
       n === 0 ? [{ request: true }, { reset: true }] : [{ request: true }, { send: 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok' }, { hang: true }],
     );
-    proxy = await engineServer(origin.url);
+    proxy = await passThrough(origin.url);
     const reply = await request(proxy.url, { path: '/x' });
     expect([reply.status, reply.body.toString()]).toEqual([200, 'ok']);
     expect(origin.requests).toHaveLength(2);

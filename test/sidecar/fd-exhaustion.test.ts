@@ -3,6 +3,7 @@
 import net from 'node:net';
 import { request } from '../helpers/client';
 import { upstream, type Running } from '../helpers/servers';
+import { until } from '../helpers/wait';
 import { startSidecar, type SidecarProcess } from './helpers/sidecar-process';
 
 const FD_LIMIT = 256;
@@ -38,19 +39,15 @@ describe('sidecar out of file descriptors', () => {
     }
     // Each open connection holds one of the sidecar's descriptors; past the limit, libuv
     // accepts and closes (its EMFILE reserve-descriptor trick) instead of failing.
-    for (let i = 0; i < 200 && closedBySidecar === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => closedBySidecar > 0, 'the sidecar to close a connection', { every: 50 });
     expect(closedBySidecar).toBeGreaterThan(0);
     expect(sidecar.child.exitCode).toBeNull();
 
     for (const socket of sockets.splice(0)) socket.destroy();
     // The sidecar notices the closes asynchronously: retry until a request gets through, bounded.
     let status = 0;
-    for (let i = 0; i < 100 && status !== 200; i++) {
-      status = await request(sidecar.url).then(
-        (reply) => reply.status,
-        () => 0,
-      );
-    }
+    const served = async () => (status = await request(sidecar.url).then((reply) => reply.status, () => 0)) === 200;
+    await until(served, 'a request to get through');
     expect(status).toBe(200);
     expect(sidecar.child.exitCode).toBeNull();
   }, 60_000);

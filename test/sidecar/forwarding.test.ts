@@ -3,7 +3,8 @@
 import http from 'node:http';
 import { rawRequest, request } from '../helpers/client';
 import { upstream, type Running } from '../helpers/servers';
-import { startSidecar, waitFor, type SidecarProcess } from './helpers/sidecar-process';
+import { until } from '../helpers/wait';
+import { startSidecar, type SidecarProcess } from './helpers/sidecar-process';
 
 interface Seen {
   method: string;
@@ -165,7 +166,7 @@ describe('sidecar forwarding', () => {
   it('answers 502 when the backend fails, and logs one line with the code and no query string', async () => {
     const reply = await request(sidecar.url, { path: '/reset?token=s3cret' });
     expect(reply.status).toBe(502);
-    await waitFor(() => sidecar.stderr().includes('HANDOFF_UPSTREAM_RESET'), 'the failure to be logged');
+    await until(() => sidecar.stderr().includes('HANDOFF_UPSTREAM_RESET'), 'the failure to be logged', { every: 5 });
     const line = sidecar.stderr().split('\n').find((l) => l.includes('HANDOFF_UPSTREAM_RESET'))!;
     expect(line).toMatch(/^handoff: GET \/reset\?… 502 HANDOFF_UPSTREAM_RESET: /);
     expect(sidecar.stderr()).not.toContain('s3cret');

@@ -1,13 +1,9 @@
 // /metrics and /healthz on the sidecar's separate listener, after real traffic.
 import { openResponse, readBody, request } from '../helpers/client';
 import { upstream, type Running } from '../helpers/servers';
-import { startSidecar, waitFor, type SidecarProcess } from './helpers/sidecar-process';
-
-/** The value of one sample line, e.g. `handoff_in_flight` or `handoff_errors_total{reason="X"}`. */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
+import { until } from '../helpers/wait';
+import { sample } from './helpers/metrics';
+import { startSidecar, type SidecarProcess } from './helpers/sidecar-process';
 
 describe('sidecar metrics and health', () => {
   let backend: Running;
@@ -49,7 +45,7 @@ describe('sidecar metrics and health', () => {
     expect((await request(sidecar.url, { path: '/missing' })).status).toBe(404);
     expect((await request(sidecar.url, { path: '/reset' })).status).toBe(502);
     // Outcomes are recorded once each transfer settles, just after the client has its answer.
-    await waitFor(() => sidecar.stderr().includes('HANDOFF_UPSTREAM_RESET'), 'the failure to be logged');
+    await until(() => sidecar.stderr().includes('HANDOFF_UPSTREAM_RESET'), 'the failure to be logged', { every: 5 });
 
     const text = await metrics();
     const response = await request(sidecar.metricsUrl, { path: '/metrics' });
@@ -72,15 +68,15 @@ describe('sidecar metrics and health', () => {
 
   it('shows a transfer in flight while it streams', async () => {
     const { res } = await openResponse(`${sidecar.url}/hold`);
-    await waitFor(() => release !== undefined, 'the backend to hold the response');
+    await until(() => release !== undefined, 'the backend to hold the response', { every: 5 });
     expect(sample(await metrics(), 'handoff_in_flight')).toBe(1);
     release!();
     const { body, complete } = await readBody(res);
     expect(complete).toBe(true);
     expect(body.toString()).toBe('started finished');
     // The slot is released as the transfer settles, just after the client has the last byte.
-    let text = await metrics();
-    for (let i = 0; i < 100 && sample(text, 'handoff_in_flight') !== 0; i++) text = await metrics();
+    let text = '';
+    await until(async () => sample((text = await metrics()), 'handoff_in_flight') === 0, 'the slot to be released');
     expect(sample(text, 'handoff_in_flight')).toBe(0);
   });
 });

@@ -5,12 +5,9 @@ import http from 'node:http';
 import path from 'node:path';
 import { request } from '../helpers/client';
 import { upstream, type Running } from '../helpers/servers';
-import { startSidecar, tempDir, waitFor, type SidecarProcess } from './helpers/sidecar-process';
-
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
+import { until } from '../helpers/wait';
+import { sample } from './helpers/metrics';
+import { startSidecar, tempDir, type SidecarProcess } from './helpers/sidecar-process';
 
 describe('sidecar offload', () => {
   const tmp = tempDir();
@@ -94,7 +91,7 @@ describe('sidecar offload', () => {
     const reply = await request(sidecar.url, { path: '/forbidden' });
     expect(reply.status).toBe(403);
     expect(elsewhereSeen).toEqual([]);
-    await waitFor(() => sidecar.stderr().includes('HANDOFF_TARGET_FORBIDDEN'), 'the refusal to be logged');
+    await until(() => sidecar.stderr().includes('HANDOFF_TARGET_FORBIDDEN'), 'the refusal to be logged', { every: 5 });
     expect(sidecar.stderr()).toMatch(/^handoff: GET \/forbidden 403 HANDOFF_TARGET_FORBIDDEN: .+$/m);
     expect(sidecar.stderr()).not.toContain('s3cret');
   });
@@ -130,7 +127,7 @@ describe('sidecar offload', () => {
   });
 
   it('counts offloads by kind and refusals by reason', async () => {
-    await waitFor(() => sidecar.stderr().includes('HANDOFF_OFFLOAD_NOT_FOUND'), 'the last refusal to be logged');
+    await until(() => sidecar.stderr().includes('HANDOFF_OFFLOAD_NOT_FOUND'), 'the last refusal to be logged', { every: 5 });
     const text = (await request(sidecar.metricsUrl, { path: '/metrics' })).body.toString();
     expect(sample(text, 'handoff_offloads_total{kind="url"}')).toBe(1);
     expect(sample(text, 'handoff_offloads_total{kind="accel"}')).toBe(1);

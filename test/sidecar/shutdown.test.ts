@@ -3,7 +3,8 @@
 import http from 'node:http';
 import { openResponse, readBody, request } from '../helpers/client';
 import { upstream, type Running } from '../helpers/servers';
-import { startSidecar, waitFor, type SidecarProcess } from './helpers/sidecar-process';
+import { until } from '../helpers/wait';
+import { startSidecar, type SidecarProcess } from './helpers/sidecar-process';
 
 /** Resolves with the error code of a request that could not connect, or 'connected'. */
 function connectResult(url: string): Promise<string> {
@@ -43,10 +44,10 @@ describe('sidecar shutdown', () => {
     sidecar = await startSidecar({ args: ['--backend', backend.url, '--shutdown-timeout', '60s'] });
     const { res } = await openResponse(`${sidecar.url}/download`);
     const body = readBody(res);
-    await waitFor(() => held.length === 1, 'the backend to hold the response');
+    await until(() => held.length === 1, 'the backend to hold the response', { every: 5 });
 
     sidecar.child.kill('SIGTERM');
-    await waitFor(() => sidecar!.stdout().includes('SIGTERM: draining 1 in-flight'), 'the drain to start');
+    await until(() => sidecar!.stdout().includes('SIGTERM: draining 1 in-flight'), 'the drain to start', { every: 5 });
     const health = await request(sidecar.metricsUrl, { path: '/healthz' });
     expect(health.status).toBe(503);
     expect(health.body.toString()).toBe('draining\n');
@@ -65,7 +66,7 @@ describe('sidecar shutdown', () => {
     sidecar = await startSidecar({ args: ['--backend', backend.url, '--shutdown-timeout', '100ms'] });
     const { res } = await openResponse(`${sidecar.url}/download`);
     const body = readBody(res);
-    await waitFor(() => held.length === 1, 'the backend to hold the response');
+    await until(() => held.length === 1, 'the backend to hold the response', { every: 5 });
 
     sidecar.child.kill('SIGINT');
     const { body: bytes, complete } = await body;
@@ -79,10 +80,10 @@ describe('sidecar shutdown', () => {
     sidecar = await startSidecar({ args: ['--backend', backend.url, '--shutdown-timeout', '60s'] });
     const { res } = await openResponse(`${sidecar.url}/download`);
     const body = readBody(res);
-    await waitFor(() => held.length === 1, 'the backend to hold the response');
+    await until(() => held.length === 1, 'the backend to hold the response', { every: 5 });
 
     sidecar.child.kill('SIGTERM');
-    await waitFor(() => sidecar!.stdout().includes('SIGTERM: draining'), 'the drain to start');
+    await until(() => sidecar!.stdout().includes('SIGTERM: draining'), 'the drain to start', { every: 5 });
     sidecar.child.kill('SIGTERM');
     expect(await sidecar.exited).toEqual({ code: 143, signal: null });
     expect((await body).complete).toBe(false);

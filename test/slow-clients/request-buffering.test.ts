@@ -5,8 +5,9 @@ import http from 'node:http';
 import type { ProxyCallOptions } from '@handoff/core';
 import { request } from '../helpers/client';
 import { dribble } from '../faults/clients';
-import { until, upstream, type Running } from '../helpers/servers';
-import { engineServer, type EngineServer } from '../interim/engine';
+import { upstream, type Running } from '../helpers/servers';
+import { until } from '../helpers/wait';
+import { passThrough, type EngineGateway } from '../helpers/engine-gateway';
 
 interface Seen {
   url: string;
@@ -18,7 +19,7 @@ interface Seen {
 
 describe('request bodies before and after admission', () => {
   let origin: Running;
-  let proxy: EngineServer;
+  let proxy: EngineGateway;
   const seen: Seen[] = [];
 
   beforeAll(async () => {
@@ -45,7 +46,7 @@ describe('request bodies before and after admission', () => {
   const upload = (length: number) => `POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n`;
 
   it('a trickling upload holds no slot: with concurrency 1, other requests are answered meanwhile', async () => {
-    proxy = await engineServer(origin.url, { concurrency: 1, maxQueue: 0, minDataRate: false }, { method: 'POST', body: 'request' });
+    proxy = await passThrough(origin.url, { concurrency: 1, maxQueue: 0, minDataRate: false }, { method: 'POST', body: 'request' });
     const trickle = dribble(proxy.port, upload(40), Array.from({ length: 8 }, () => 'xxxxx'), 100);
     await until(() => proxy.handles.length === 1, 'upload started');
     // maxQueue 0: were the slot taken, this request would be refused with 503 at once.
@@ -60,7 +61,7 @@ describe('request bodies before and after admission', () => {
   });
 
   it('an upload slower than minDataRate.request is refused with 408 before it reaches the upstream', async () => {
-    proxy = await engineServer(origin.url, { minDataRate: { request: 1000, grace: 200 } }, { method: 'POST', body: 'request' });
+    proxy = await passThrough(origin.url, { minDataRate: { request: 1000, grace: 200 } }, { method: 'POST', body: 'request' });
     // 5 bytes every 100 ms: 50 B/s against a minimum of 1000 B/s after 200 ms.
     const reply = await dribble(proxy.port, upload(4000), Array.from({ length: 100 }, () => 'xxxxx'), 100);
     expect(reply.text).toMatch(/^HTTP\/1\.1 408 /);
@@ -71,7 +72,7 @@ describe('request bodies before and after admission', () => {
   });
 
   it('a streamed upload (past requestBuffer) slower than the minimum is refused with 408 and the upstream request aborted', async () => {
-    proxy = await engineServer(origin.url, { minDataRate: { request: 1000, grace: 200 } }, { method: 'POST', body: 'request', requestBuffer: 0 });
+    proxy = await passThrough(origin.url, { minDataRate: { request: 1000, grace: 200 } }, { method: 'POST', body: 'request', requestBuffer: 0 });
     const reply = await dribble(proxy.port, upload(4000), Array.from({ length: 100 }, () => 'xxxxx'), 100);
     expect(reply.text).toMatch(/^HTTP\/1\.1 408 /);
     expect((await proxy.handles[0]!.done).error!.code).toBe('HANDOFF_REQUEST_TOO_SLOW');
@@ -92,7 +93,7 @@ describe('request bodies before and after admission', () => {
       }, 2000);
     });
     try {
-      proxy = await engineServer(slowReader.url, { minDataRate: { request: 5_000_000, grace: 100 } }, { method: 'POST', body: 'request', requestBuffer: 0 });
+      proxy = await passThrough(slowReader.url, { minDataRate: { request: 5_000_000, grace: 100 } }, { method: 'POST', body: 'request', requestBuffer: 0 });
       const body = Buffer.alloc(8 * 1024 * 1024, 'u');
       const reply = await request(proxy.url, { method: 'POST', path: '/big', body });
       expect([reply.status, reply.body.toString()]).toEqual([200, `got ${body.length}`]);
@@ -102,7 +103,7 @@ describe('request bodies before and after admission', () => {
   });
 
   it('a buffered body can be sent again: a 307 is followed with it', async () => {
-    proxy = await engineServer(origin.url, {}, { method: 'POST', body: 'request', followRedirects: 1 });
+    proxy = await passThrough(origin.url, {}, { method: 'POST', body: 'request', followRedirects: 1 });
     const reply = await request(proxy.url, { method: 'POST', path: '/redirect', body: 'payload' });
     expect([reply.status, reply.body.toString()]).toEqual([200, 'got 7']);
     expect(seen.map((s) => [s.url, s.body])).toEqual([
@@ -112,7 +113,7 @@ describe('request bodies before and after admission', () => {
   });
 
   it('a chunked upload is buffered whole and sent with its length, never the client’s chunk syntax', async () => {
-    proxy = await engineServer(origin.url, {}, { method: 'POST', body: 'request' });
+    proxy = await passThrough(origin.url, {}, { method: 'POST', body: 'request' });
     const reply = await dribble(
       proxy.port,
       'POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n',
@@ -126,7 +127,7 @@ describe('request bodies before and after admission', () => {
   });
 
   it('a body growing past requestBuffer streams the rest after admission, whole and in order', async () => {
-    proxy = await engineServer(origin.url, {}, { method: 'POST', body: 'request', requestBuffer: 16 });
+    proxy = await passThrough(origin.url, {}, { method: 'POST', body: 'request', requestBuffer: 16 });
     const pieces = ['0123456789', 'abcdefghij', 'KLMNOPQRST', '0\r\n\r\n'].map((p, i, all) => (i === all.length - 1 ? p : `a\r\n${p}\r\n`));
     const reply = await dribble(proxy.port, 'POST /grow HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n', pieces, 30);
     expect(reply.text).toMatch(/got 30$/);
@@ -137,7 +138,7 @@ describe('request bodies before and after admission', () => {
     ['past maxBodySize while buffering', { maxBodySize: 20 }, 'HTTP/1.1 413 ', 'HANDOFF_REQUEST_TOO_LARGE'],
     ['silent for bodyTimeout while buffering', { bodyTimeout: 150 }, 'HTTP/1.1 408 ', 'HANDOFF_REQUEST_TIMEOUT'],
   ])('an upload %s is answered before anything reaches the upstream', async (_what, options, status, code) => {
-    proxy = await engineServer(origin.url, {}, { method: 'POST', body: 'request', ...options });
+    proxy = await passThrough(origin.url, {}, { method: 'POST', body: 'request', ...options });
     // Chunked: no declared length to refuse it by; 12 bytes, then silence.
     const reply = await dribble(proxy.port, 'POST /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n', ['c\r\n0123456789ab\r\n', 'c\r\n0123456789ab\r\n'], 10);
     expect(reply.text.startsWith(status)).toBe(true);
@@ -146,7 +147,7 @@ describe('request bodies before and after admission', () => {
   });
 
   it('past requestBufferTotal, a body streams and takes its slot as it comes', async () => {
-    proxy = await engineServer(origin.url, { requestBufferTotal: 50, minDataRate: false }, { method: 'POST', body: 'request' });
+    proxy = await passThrough(origin.url, { requestBufferTotal: 50, minDataRate: false }, { method: 'POST', body: 'request' });
     // The first upload reserves 40 of the 50 bytes while it trickles; the second does not fit, and streams.
     const first = dribble(proxy.port, upload(40), Array.from({ length: 8 }, () => 'xxxxx'), 60);
     await until(() => proxy.handles.length === 1, 'first upload buffering');

@@ -2,17 +2,17 @@
 // cut (Kestrel's MinResponseDataRate), counting only the time the proxy waits for it; and a
 // slow reader does not hold a slot once the upstream response has ended.
 import http from 'node:http';
-import type { ProxyMode } from '@handoff/core';
 import { openResponse, readBody } from '../helpers/client';
-import { until, upstream, type Running } from '../helpers/servers';
-import { engineServer, type EngineServer } from '../interim/engine';
+import { upstream, type Running } from '../helpers/servers';
+import { MODES } from '../helpers/modes';
+import { until } from '../helpers/wait';
+import { passThrough, type EngineGateway } from '../helpers/engine-gateway';
 
-const MODES: ProxyMode[] = ['response', 'socket'];
 const BIG = Buffer.alloc(8 * 1024 * 1024, 'd');
 
 describe.each(MODES)('the minimum response rate (%s mode)', (mode) => {
   let origin: Running;
-  let proxy: EngineServer;
+  let proxy: EngineGateway;
   let upstreamClosed: string[];
 
   beforeAll(async () => {
@@ -41,7 +41,7 @@ describe.each(MODES)('the minimum response rate (%s mode)', (mode) => {
   afterAll(() => origin.close());
 
   it('cuts a client that stops reading, once it owes more than the rate allows, and aborts the upstream', async () => {
-    proxy = await engineServer(origin.url, { minDataRate: { response: 1_000_000, grace: 200 }, bodyTimeout: 0 }, { mode });
+    proxy = await passThrough(origin.url, { minDataRate: { response: 1_000_000, grace: 200 }, bodyTimeout: 0 }, { mode });
     const { res } = await openResponse(`${proxy.url}/big`);
     res.pause();
     const outcome = await proxy.handles[0]!.done;
@@ -54,7 +54,7 @@ describe.each(MODES)('the minimum response rate (%s mode)', (mode) => {
   });
 
   it('never cuts a client that keeps up', async () => {
-    proxy = await engineServer(origin.url, { minDataRate: { response: 1_000_000, grace: 200 } }, { mode });
+    proxy = await passThrough(origin.url, { minDataRate: { response: 1_000_000, grace: 200 } }, { mode });
     const { res } = await openResponse(`${proxy.url}/big`);
     const { body, complete } = await readBody(res);
     expect(complete).toBe(true);
@@ -63,7 +63,7 @@ describe.each(MODES)('the minimum response rate (%s mode)', (mode) => {
   });
 
   it('does not count time spent waiting for a slow upstream', async () => {
-    proxy = await engineServer(origin.url, { minDataRate: { response: 1_000_000, grace: 50 } }, { mode });
+    proxy = await passThrough(origin.url, { minDataRate: { response: 1_000_000, grace: 50 } }, { mode });
     const { res } = await openResponse(`${proxy.url}/trickle`);
     const { body, complete } = await readBody(res);
     expect([complete, body.length]).toEqual([true, 600]);
@@ -75,10 +75,10 @@ describe('a slow reader and the concurrency gate', () => {
   it('gives the slot back once the upstream response has ended, though the client has not read it', async () => {
     const small = Buffer.alloc(8 * 1024, 's');
     const origin = await upstream((_req, res) => res.writeHead(200, { 'content-length': small.length }).end(small));
-    let proxy: EngineServer | undefined;
+    let proxy: EngineGateway | undefined;
     const clients: http.ClientRequest[] = [];
     try {
-      proxy = await engineServer(origin.url, { concurrency: 1, maxQueue: 0 });
+      proxy = await passThrough(origin.url, { concurrency: 1, maxQueue: 0 });
       // Three clients that read nothing: each response fits in the proxy's and the OS's buffers.
       for (let i = 0; i < 3; i++) {
         const { res, req } = await openResponse(`${proxy.url}/s${i}`);

@@ -6,30 +6,23 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
-import Koa from 'koa';
-import { handoff } from '@handoff/koa';
+import { createProxy } from '@handoff/core';
 
 async function main(): Promise<void> {
   const redis = new Redis(process.env.REDIS_URL!);
   await once(redis, 'ready');
 
-  const app = new Koa();
-  app.silent = true;
-  const middleware = handoff({
+  const proxy = createProxy({
     cache: {
       store: { redis, keyPrefix: process.env.KEY_PREFIX! },
       onError: (err) => console.log(`store-error ${err.code}`),
     },
   });
-  app.use(middleware);
-  app.use(async (ctx) => {
-    await ctx.proxyFetch(process.env.ORIGIN + ctx.url);
-  });
-  const server = http.createServer(app.callback());
+  const server = http.createServer((req, res) => void proxy.fetch(req, res, process.env.ORIGIN + req.url!));
   server.listen(0, '127.0.0.1', () => console.log(`port ${(server.address() as AddressInfo).port}`));
   process.on('SIGTERM', () => {
     server.closeAllConnections();
-    void middleware
+    void proxy
       .close({ timeout: 0 })
       .then(() => redis.quit())
       .finally(() => server.close(() => process.exit(0)));

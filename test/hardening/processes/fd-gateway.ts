@@ -7,18 +7,14 @@
 // while hogging each proxied request first takes any descriptor freed since.
 import fs from 'node:fs';
 import http from 'node:http';
-import Koa from 'koa';
 import { Agent } from 'undici';
-import { handoff } from '@handoff/koa';
+import { createProxy } from '@handoff/core';
+import { until } from '../../helpers/wait';
 
 const origin = process.env.ORIGIN!;
 const hogged: number[] = [];
-const app = new Koa();
-app.silent = true;
-app.on('error', (err: { code?: string }) => process.stdout.write(`error ${err.code}\n`));
 // No keep-alive upstream, so every proxied request needs a new descriptor.
-const proxy = handoff({ dispatcher: new Agent({ pipelining: 0 }) });
-app.use(proxy);
+const proxy = createProxy({ dispatcher: new Agent({ pipelining: 0 }) });
 
 function hog(): string {
   try {
@@ -28,21 +24,22 @@ function hog(): string {
   }
 }
 
-app.use(async (ctx) => {
-  if (ctx.path === '/hog') {
-    while (proxy.proxy.stats.upstreamSockets > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+const server = http.createServer(async (req, res) => {
+  const path = req.url!.split('?')[0];
+  if (path === '/hog') {
+    await until(() => proxy.stats.upstreamSockets === 0, 'every upstream socket closed', { timeout: 60_000, every: 10 });
     const code = hog();
-    ctx.body = `hogged ${hogged.length} (${code})`;
+    res.end(`hogged ${hogged.length} (${code})`);
     return;
   }
-  if (ctx.path === '/release') {
+  if (path === '/release') {
     while (hogged.length) fs.closeSync(hogged.pop()!);
-    ctx.body = 'released';
+    res.end('released');
     return;
   }
   if (hogged.length) hog();
-  await ctx.proxyFetch(`${origin}/x`);
+  const handle = proxy.fetch(req, res, `${origin}/x`);
+  void handle.done.then(({ error }) => error && process.stdout.write(`error ${error.code}\n`));
 });
-const server = http.createServer(app.callback());
 server.on('error', (err) => process.stdout.write(`server-error ${(err as NodeJS.ErrnoException).code}\n`));
 server.listen(0, '127.0.0.1', () => process.stdout.write(`port ${(server.address() as { port: number }).port}\n`));

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { until } from '../../helpers/wait';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const BIN = path.join(ROOT, 'packages/cli/src/bin.ts');
@@ -86,7 +87,10 @@ export async function startSidecar(options: RunOptions = {}): Promise<SidecarPro
   const listening = /listening on (http:\/\/\S+?),/;
   const metrics = /metrics on (http:\/\/\S+?)\/metrics/;
   try {
-    await waitFor(() => gone || (listening.test(out.stdout) && metrics.test(out.stdout)), 'the sidecar to print its addresses', STARTUP_LIMIT);
+    await until(() => gone || (listening.test(out.stdout) && metrics.test(out.stdout)), 'the sidecar to print its addresses', {
+      timeout: STARTUP_LIMIT,
+      every: 5,
+    });
   } catch (err) {
     child.kill('SIGKILL');
     throw new Error(`${(err as Error).message}; stdout: ${out.stdout} stderr: ${out.stderr}`);
@@ -104,13 +108,4 @@ export async function startSidecar(options: RunOptions = {}): Promise<SidecarPro
       await exited;
     },
   };
-}
-
-/** Like `until()` in test/helpers/servers.ts, with a deadline of its own and a short poll interval. */
-export async function waitFor(predicate: () => boolean, what: string, limitMs = 10_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
