@@ -6,7 +6,15 @@ import type { CacheStore } from './keys';
 import { MemoryCacheStore } from './memory-store';
 import type { ResolvedCacheOptions } from './options';
 import { RedisCacheStore } from './redis-store';
-import { traceUpstream, type CacheStatus } from './trace';
+import type { ResponseSource, SourceListener } from '../relay/source';
+import { describeRequest, type UpstreamRequest } from '../upstream/request';
+import type { ClientConditional } from './conditional';
+import { freshHit, StoredSource } from './fresh-hit';
+import { markCached } from './transfer-hooks';
+import { traceUpstream, type CacheStatus, type CacheTrace } from './trace';
+
+/** How a response served straight from the store is traced: it never reached the upstream. */
+const STORED: CacheTrace = { upstream: false, upstreamStatus: 0, upstreamAge: undefined };
 
 
 /**
@@ -44,6 +52,19 @@ export class HttpCache {
     this.dispatcher = this.#coalescer
       ? base.compose(traceUpstream(this.store), cache, this.#coalescer.interceptor)
       : base.compose(traceUpstream(this.store), cache);
+  }
+
+  /**
+   * The source for a request the store can answer as it is (cache/fresh-hit.ts), marked
+   * HIT and counted, with a client's validators answered; undefined to go through undici.
+   */
+  freshHit(listener: SourceListener, request: UpstreamRequest, conditional: ClientConditional | undefined): ResponseSource | undefined {
+    const { url, method } = request;
+    const key = { origin: url.origin, method, path: request.rawPath ?? url.pathname + url.search, headers: request.headers };
+    const hit = freshHit(this.store, key, Date.now());
+    if (!hit) return undefined;
+    const mark = (status: number, headers: Record<string, string | string[]>) => markCached(this, STORED, conditional, status, headers);
+    return new StoredSource(listener, hit.result, hit.age, mark, method === 'HEAD', describeRequest(request));
   }
 
   /** Counts how one response was served. */

@@ -103,6 +103,7 @@ export function targetSource(
       instructions: undefined,
       stripInstructions: true,
       cache: undefined,
+      conditional: undefined,
     },
   );
 }

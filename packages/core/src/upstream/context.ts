@@ -1,10 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Dispatcher } from 'undici';
+import { takeConditional } from '../cache/conditional';
 import type { HttpCache } from '../cache/http-cache';
+import type { ResponseSource } from '../relay/source';
 import { buildRequestHeaders } from '../headers/request-headers';
 import type { ResolvedCall, ResolvedProxyOptions } from '../options/resolve';
 import type { AllowPolicy } from './allow';
 import { UpstreamExchange, type ExchangeListener } from './exchange';
+import type { UpstreamRequest } from './request';
 import { requestBody, type BodyOwner, type BodyPrefix } from './request-body';
 
 /** What building an exchange needs from the proxy. */
@@ -38,21 +41,26 @@ export function callExchange(
   bodyOwner: BodyOwner,
   /** The client's body as read before admission: whole, or its start (request-buffer.ts). */
   read?: Buffer | BodyPrefix,
-): UpstreamExchange {
+): ResponseSource {
   const cache = call.cache && !call.offload ? context.cache : undefined;
   const headers = buildRequestHeaders(req, call, context.options);
   const body = Buffer.isBuffer(read) ? read : requestBody(req, call, bodyOwner, read);
-  return new UpstreamExchange(
-    listener,
-    { url, method: call.method, headers, body, rawPath: call.path, dispatcher: cache?.dispatcher ?? context.dispatcher, hops: 0, redirectedFrom: undefined },
-    {
-      headersTimeout: call.headersTimeout,
-      connectTimeout: context.connectTimer(call),
-      followRedirects: call.followRedirects,
-      allow: policies(context.allow),
-      instructions: call.offload,
-      stripInstructions: call.offload !== undefined,
-      cache,
-    },
-  );
+  const { method } = call;
+  // The client's own validators stay off the upstream request: the cache answers them.
+  const conditional = cache && (method === 'GET' || method === 'HEAD') ? takeConditional(headers) : undefined;
+  const request: UpstreamRequest = { url, method, headers, body, rawPath: call.path, dispatcher: cache?.dispatcher ?? context.dispatcher, hops: 0, redirectedFrom: undefined };
+  if (cache && body === undefined) {
+    const hit = cache.freshHit(listener, request, conditional);
+    if (hit) return hit;
+  }
+  return new UpstreamExchange(listener, request, {
+    headersTimeout: call.headersTimeout,
+    connectTimeout: context.connectTimer(call),
+    followRedirects: call.followRedirects,
+    allow: policies(context.allow),
+    instructions: call.offload,
+    stripInstructions: call.offload !== undefined,
+    cache,
+    conditional,
+  });
 }

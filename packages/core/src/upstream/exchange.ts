@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { takeConditional, type ClientConditional } from '../cache/conditional';
+import type { ClientConditional } from '../cache/conditional';
 import type { HttpCache } from '../cache/http-cache';
 import { kTrace, type CacheTrace } from '../cache/trace';
 import { markCached, traceFor } from '../cache/transfer-hooks';
@@ -31,6 +31,8 @@ export interface ExchangeSettings {
   stripInstructions: boolean;
   /** The cache answering this exchange, when it has one. */
   cache: HttpCache | undefined;
+  /** The client's own validators, taken off the request for the cache to answer (cache/conditional.ts). */
+  conditional: ClientConditional | undefined;
 }
 
 /** A listener of an upstream exchange: also told when a head carries an offload instruction. */
@@ -57,17 +59,10 @@ export class UpstreamExchange implements ResponseSource, AttemptOwner {
   #attempts = 0;
   #connectTimer: NodeJS.Timeout | undefined;
   #trace: CacheTrace | undefined;
-  /** The client's own validators, answered by the cache rather than sent upstream. */
-  readonly #conditional: ClientConditional | undefined;
 
   constructor(listener: ExchangeListener, request: UpstreamRequest, settings: ExchangeSettings) {
     this.#listener = listener;
     this.#settings = settings;
-    if (settings.cache && (request.method === 'GET' || request.method === 'HEAD')) {
-      const headers = { ...request.headers };
-      this.#conditional = takeConditional(headers);
-      request = { ...request, headers };
-    }
     this.#request = request;
   }
 
@@ -138,7 +133,7 @@ export class UpstreamExchange implements ResponseSource, AttemptOwner {
     const trace = this.#trace;
     this.#phase = 'responding';
     this.#listener.onResponseStart(this, {
-      status: trace ? markCached(settings.cache!, trace, this.#conditional, status, headers) : status,
+      status: trace ? markCached(settings.cache!, trace, settings.conditional, status, headers) : status,
       headers,
       length: contentLength,
       hasBody: method !== 'HEAD' && !isBodilessStatus(status),
