@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fetch as undiciFetch, type Dispatcher } from 'undici';
 import { Engine } from './engine';
 import { ProxyError, describeTarget } from './errors';
 import { hasOffloadInstruction } from './offload/instruction';
@@ -76,6 +77,23 @@ export class HandoffProxy {
     const transfer = new Transfer(engine, req, res, NO_URL, call, readStart(source, call.offload));
     engine.start(transfer);
     return new TransferHandle(transfer);
+  }
+
+  /**
+   * An undici Dispatcher for the app's own outgoing requests through this proxy's cache:
+   * `undici.request(url, { dispatcher: proxy.cachedDispatcher })` or `fetch(url, { dispatcher })`.
+   * The same store, RFC 9111 rules (a shared cache) and coalescing as `fetch()`; responses carry
+   * `x-cache`, counted in `stats.cache`. Throws HANDOFF_INVALID_OPTIONS without a cache.
+   */
+  get cachedDispatcher(): Dispatcher {
+    const cache = this.#engine.cache;
+    if (!cache) throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'proxy.cachedDispatcher needs the proxy’s cache option (createProxy({ cache }))', { option: 'cache' });
+    return cache.callerDispatcher;
+  }
+
+  /** `fetch(input, init)` through `cachedDispatcher` (undici's fetch: the Response has `x-cache`). */
+  cachedFetch(input: string | URL, init: Omit<RequestInit, 'dispatcher'> = {}): Promise<Response> {
+    return undiciFetch(input, { ...(init as object), dispatcher: this.cachedDispatcher }) as unknown as Promise<Response>;
   }
 
   /**

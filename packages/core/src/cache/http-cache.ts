@@ -8,6 +8,7 @@ import type { ResolvedCacheOptions } from './options';
 import { RedisCacheStore } from './redis-store';
 import type { ResponseSource, SourceListener } from '../relay/source';
 import { describeRequest, type UpstreamRequest } from '../upstream/request';
+import { markForCaller } from './app-requests';
 import type { ClientConditional } from './conditional';
 import { freshHit, StoredSource } from './fresh-hit';
 import { markCached } from './transfer-hooks';
@@ -28,6 +29,7 @@ export class HttpCache {
   readonly #backing: CacheStore;
   readonly #coalescer: Coalescer | undefined;
   readonly #counts = { hits: 0, misses: 0, revalidated: 0, stale: 0 };
+  #caller: Dispatcher | undefined;
 
   constructor(base: Dispatcher, options: ResolvedCacheOptions) {
     let report: (err: unknown) => void = () => {};
@@ -65,6 +67,12 @@ export class HttpCache {
     if (!hit) return undefined;
     const mark = (status: number, headers: Record<string, string | string[]>) => markCached(this, STORED, conditional, status, headers);
     return new StoredSource(listener, hit.result, hit.age, mark, method === 'HEAD', describeRequest(request));
+  }
+
+  /** The app's own requests through this cache (cache/app-requests.ts): made on first use. */
+  get callerDispatcher(): Dispatcher {
+    this.#caller ??= this.dispatcher.compose(markForCaller(this));
+    return this.#caller;
   }
 
   /** Counts how one response was served. */
