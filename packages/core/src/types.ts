@@ -166,8 +166,14 @@ export interface CacheStats {
   misses: number;
   revalidated: number;
   stale: number;
-  /** Requests waiting for a concurrent request for the same URL (coalescing). */
+  /** Requests waiting now for a concurrent request for the same URL, in this instance or (Redis store) another. */
   waiting: number;
+  /** Requests so far that waited for another instance's fetch of their URL (Redis store). */
+  fleetWaits: number;
+  /** Waits so far that ended at `lockTimeout`, the request then going upstream on its own. */
+  lockTimeouts: number;
+  /** Times so far the store started failing (each reported once through `cache.onError`). */
+  storeOutages: number;
 }
 
 export interface CloseOptions {

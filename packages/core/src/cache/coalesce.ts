@@ -1,11 +1,8 @@
-import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'undici/types/header';
-import { OwnController } from './own-controller';
+import { Joined, type Outcome } from './joined';
+import { urlKey, type UrlKey } from './keys';
 
-type Handler = Dispatcher.DispatchHandler;
-type Controller = Dispatcher.DispatchController;
-type Dispatch = Dispatcher.Dispatch;
 type Options = Dispatcher.DispatchOptions;
 
 /** Requests that ask for something other than the plain stored response neither lead nor wait. */
@@ -34,18 +31,30 @@ const UNCOALESCED_HEADERS = ['range', 'if-none-match', 'if-modified-since', 'if-
 export class Coalescer {
   readonly #timeout: number;
   readonly #settled: Settled;
+  readonly #viaFleet: boolean;
   readonly #groups = new Map<string, Group>();
   #waiting = 0;
+  #timeouts = 0;
 
-  /** `settled(key)` resolves once the writes in progress for that URL are done (see GuardedStore). */
-  constructor(timeout: number, settled: Settled) {
+  /**
+   * `settled(key)` resolves once the writes in progress for that URL are done (see
+   * GuardedStore). With `viaFleet`, a leader's miss goes through the fleet-wide lock
+   * (cache/fleet-lock.ts), the second level of coalescing.
+   */
+  constructor(timeout: number, settled: Settled, viaFleet: boolean) {
     this.#timeout = timeout;
     this.#settled = settled;
+    this.#viaFleet = viaFleet;
   }
 
   /** Requests waiting for a leader now. */
   get waiting(): number {
     return this.#waiting;
+  }
+
+  /** Waits that ended at the timeout, the waiter going upstream on its own. */
+  get timeouts(): number {
+    return this.#timeouts;
   }
 
   readonly interceptor: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
@@ -65,7 +74,7 @@ export class Coalescer {
 
   #lead(group: Group, request: Joined): void {
     request.onSettle = (outcome, err) => this.#leaderSettled(group, outcome, err);
-    request.dispatch();
+    request.dispatch(this.#viaFleet);
   }
 
   #wait(group: Group, request: Joined): void {
@@ -73,7 +82,9 @@ export class Coalescer {
     group.waiters.push(request);
     request.timer = setTimeout(() => {
       // Waited long enough: on its own through the cache, no longer part of the group.
-      if (this.#drop(group, request)) request.dispatch();
+      if (!this.#drop(group, request)) return;
+      this.#timeouts++;
+      request.dispatch();
     }, this.#timeout);
     request.onOwnAbort = () => this.#drop(group, request);
     request.start();
@@ -118,7 +129,7 @@ export class Coalescer {
         waiter.dispatch();
       }
     };
-    const written = this.#settled(keyOf(group.opts));
+    const written = this.#settled(urlKey(group.opts));
     if (!written) return settle();
     // A custom store whose write never finishes must not hold the group (and every later arrival) forever.
     let timer: NodeJS.Timeout | undefined;
@@ -130,18 +141,12 @@ export class Coalescer {
   }
 }
 
-type Settled = (key: { origin: string; method: string; path: string }) => Promise<void> | undefined;
+type Settled = (key: UrlKey) => Promise<void> | undefined;
 
 interface Group {
   key: string;
   opts: Options;
   waiters: Joined[];
-}
-
-type Outcome = 'complete' | 'failed' | 'aborted';
-
-function keyOf(opts: Options): { origin: string; method: string; path: string } {
-  return { origin: String(opts.origin), method: opts.method, path: opts.path };
 }
 
 function coalescingKey(opts: Options): string | undefined {
@@ -151,91 +156,4 @@ function coalescingKey(opts: Options): string | undefined {
   const fields = headers as IncomingHttpHeaders | undefined;
   if (fields && UNCOALESCED_HEADERS.some((name) => fields[name] !== undefined)) return undefined;
   return `${opts.method} ${String(opts.origin)}${opts.path}`;
-}
-
-/**
- * One request passing through the coalescer. Its handler is started once (a waiter
- * as soon as it joins, so it can be aborted while it waits) and sees one controller
- * throughout, which forwards to whichever real request is serving it.
- */
-class Joined implements Handler {
-  onSettle: ((outcome: Outcome, err?: Error) => void) | undefined;
-  onOwnAbort: (() => void) | undefined;
-  timer: NodeJS.Timeout | undefined;
-  #inner: Controller | undefined;
-  #started = false;
-  #settled = false;
-
-  readonly controller = new OwnController({
-    onAbort: (reason) => {
-      this.onOwnAbort?.();
-      this.#inner?.abort(reason);
-    },
-    onPause: () => this.#inner?.pause(),
-    onResume: () => this.#inner?.resume(),
-  });
-
-  constructor(
-    private readonly opts: Options,
-    private readonly handler: Handler,
-    private readonly next: Dispatch,
-  ) {}
-
-  start(context?: unknown): void {
-    if (this.#started) return;
-    this.#started = true;
-    this.handler.onRequestStart?.(this.controller, context ?? {});
-  }
-
-  dispatch(): void {
-    if (this.controller.aborted) return;
-    try {
-      this.next(this.opts, this);
-    } catch (err) {
-      this.onResponseError(this.controller, err as Error);
-    }
-  }
-
-  /** Fails a waiter that was never dispatched. */
-  fail(err: Error): void {
-    if (this.controller.aborted || this.#settled) return;
-    this.#settled = true;
-    this.handler.onResponseError?.(this.controller, err);
-  }
-
-  onRequestStart(controller: Controller, context: unknown): void {
-    this.#inner = controller;
-    if (this.controller.reason) return controller.abort(this.controller.reason);
-    if (this.controller.paused) controller.pause();
-    this.start(context);
-  }
-
-  onRequestUpgrade(_controller: Controller, statusCode: number, headers: IncomingHttpHeaders, socket: Duplex): void {
-    this.handler.onRequestUpgrade?.(this.controller, statusCode, headers, socket);
-  }
-
-  onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
-    this.#inner = controller;
-    this.handler.onResponseStart?.(this.controller, statusCode, headers, statusMessage);
-  }
-
-  onResponseData(_controller: Controller, chunk: Buffer): void {
-    this.handler.onResponseData?.(this.controller, chunk);
-  }
-
-  onResponseEnd(_controller: Controller, trailers: IncomingHttpHeaders): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    this.handler.onResponseEnd?.(this.controller, trailers);
-    this.onSettle?.('complete');
-  }
-
-  onResponseError(_controller: Controller, err: Error): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    // The group is settled first: the handler may react by dispatching again (a retry),
-    // which must start a new group rather than join this finished one.
-    this.onSettle?.(this.controller.aborted ? 'aborted' : 'failed', err);
-    this.handler.onResponseError?.(this.controller, err);
-  }
 }

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import { ProxyError } from '../errors';
-import { primaryKey, type CacheKey, type CacheStore, type CacheValue, type GetResult } from './keys';
+import { primaryKey, type UrlKey, type CacheKey, type CacheStore, type CacheValue, type GetResult } from './keys';
 
 export interface GuardSettings {
   /** ms a store call may take before it counts as a miss (or a skipped write). */
@@ -40,6 +40,7 @@ export class GuardedStore implements CacheStore {
   readonly #settings: GuardSettings;
   readonly #writes = new Map<string, Set<Promise<void>>>();
   #failing = false;
+  #outages = 0;
 
   constructor(store: CacheStore, settings: GuardSettings) {
     this.#store = store;
@@ -82,9 +83,14 @@ export class GuardedStore implements CacheStore {
   }
 
   /** Resolves once every write in progress for this URL has finished or failed. */
-  settled(key: { origin: string; method: string; path: string }): Promise<void> | undefined {
+  settled(key: UrlKey): Promise<void> | undefined {
     const writes = this.#writes.get(primaryKey(key));
     return writes ? Promise.all(writes).then(() => undefined) : undefined;
+  }
+
+  /** Times the store started failing (each reported once). */
+  get outages(): number {
+    return this.#outages;
   }
 
   /** Reports a failure the store noticed by itself (a lost connection). */
@@ -153,6 +159,7 @@ export class GuardedStore implements CacheStore {
   #fail(operation: string, key: CacheKey | undefined, cause: unknown): void {
     if (this.#failing) return;
     this.#failing = true;
+    this.#outages++;
     const reason = cause instanceof Error ? cause.message : String(cause);
     const target = key ? ` for ${key.method} ${key.origin}${key.path}` : '';
     this.#settings.onError(

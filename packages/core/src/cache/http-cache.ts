@@ -2,7 +2,8 @@ import { interceptors, type Dispatcher } from 'undici';
 import type { CacheStats } from '../types';
 import { Coalescer } from './coalesce';
 import { GuardedStore } from './guarded-store';
-import type { CacheStore } from './keys';
+import type { CacheStore, UrlKey } from './keys';
+import { FleetLock } from './fleet-lock';
 import { MemoryCacheStore } from './memory-store';
 import type { ResolvedCacheOptions } from './options';
 import { RedisCacheStore } from './redis-store';
@@ -17,7 +18,6 @@ import { traceUpstream, type CacheStatus, type CacheTrace } from './trace';
 /** How a response served straight from the store is traced: it never reached the upstream. */
 const STORED: CacheTrace = { upstream: false, upstreamStatus: 0, upstreamAge: undefined };
 
-
 /**
  * The proxy's cache: undici's RFC 9111 cache interceptor (as a shared cache) over a
  * guarded store, with request coalescing in front and a tracer behind, composed
@@ -28,6 +28,7 @@ export class HttpCache {
   readonly store: GuardedStore;
   readonly #backing: CacheStore;
   readonly #coalescer: Coalescer | undefined;
+  readonly #fleet: FleetLock | undefined;
   readonly #counts = { hits: 0, misses: 0, revalidated: 0, stale: 0 };
   #caller: Dispatcher | undefined;
 
@@ -48,12 +49,19 @@ export class HttpCache {
           : spec.store;
     this.store = new GuardedStore(this.#backing, { timeout: options.timeout, maxTtl: options.maxTtl, onError: options.onError });
     report = (err) => this.store.report(err);
-    this.#coalescer = options.lockTimeout > 0 ? new Coalescer(options.lockTimeout, (key) => this.store.settled(key)) : undefined;
-    // compose() runs the last interceptor first: coalescing, then the cache, then the tracer.
+    const settled = (key: UrlKey) => this.store.settled(key);
+    const backing = this.#backing;
+    if (options.lockTimeout > 0 && backing instanceof RedisCacheStore) {
+      const { client, channel } = backing;
+      const lockKey = (key: UrlKey) => backing.lockKey(key);
+      this.#fleet = new FleetLock({ client, channel, lockKey, lockTimeout: options.lockTimeout, settled, onError: report });
+    }
+    this.#coalescer = options.lockTimeout > 0 ? new Coalescer(options.lockTimeout, settled, this.#fleet !== undefined) : undefined;
+    // compose() runs the last interceptor first: coalescing, the cache, the fleet lock (misses only), then the tracer.
     const cache = interceptors.cache({ store: this.store, methods: ['GET', 'HEAD'], type: 'shared' });
-    this.dispatcher = this.#coalescer
-      ? base.compose(traceUpstream(this.store), cache, this.#coalescer.interceptor)
-      : base.compose(traceUpstream(this.store), cache);
+    const inner = this.#fleet ? [this.#fleet.interceptor, cache] : [cache];
+    const outer = this.#coalescer ? [this.#coalescer.interceptor] : [];
+    this.dispatcher = base.compose(traceUpstream(this.store), ...inner, ...outer);
   }
 
   /**
@@ -84,11 +92,18 @@ export class HttpCache {
   }
 
   get stats(): CacheStats {
-    return { ...this.#counts, waiting: this.#coalescer?.waiting ?? 0 };
+    return {
+      ...this.#counts,
+      waiting: (this.#coalescer?.waiting ?? 0) + (this.#fleet?.waiting ?? 0),
+      fleetWaits: this.#fleet?.waits ?? 0,
+      lockTimeouts: (this.#coalescer?.timeouts ?? 0) + (this.#fleet?.timeouts ?? 0),
+      storeOutages: this.store.outages,
+    };
   }
 
   /** Closes the Redis connection the cache opened; a caller's client or store is left open. */
   async close(): Promise<void> {
+    await this.#fleet?.close();
     if (this.#backing instanceof RedisCacheStore) await this.#backing.close();
   }
 }

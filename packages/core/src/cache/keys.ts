@@ -6,8 +6,20 @@ export type CacheValue = CacheInterceptor.CacheValue;
 export type GetResult = CacheInterceptor.GetResult;
 export type Vary = Record<string, string | string[] | null>;
 
+/** What names a URL's entries, whatever their Vary variants. */
+export interface UrlKey {
+  origin: string;
+  method: string;
+  path: string;
+}
+
+/** The URL key of a dispatched request. */
+export function urlKey(opts: { origin?: string | URL | null; method: string; path: string }): UrlKey {
+  return { origin: String(opts.origin), method: opts.method, path: opts.path };
+}
+
 /** The primary cache key (RFC 9111 §2): method and target URI. Vary selects among its variants. */
-export function primaryKey(key: { origin: string; method: string; path: string }): string {
+export function primaryKey(key: UrlKey): string {
   return `${key.method} ${key.origin}${key.path}`;
 }
 

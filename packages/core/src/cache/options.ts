@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { ProxyError } from '../errors';
 import { duration, integer, invalid } from '../options/values';
+import { redisSetting } from '../redis/connect';
 import type { CacheStore } from './keys';
 
 /** A Redis (or Valkey) store shared by every proxy instance that uses the same server and prefix. */
@@ -72,11 +73,6 @@ function isCacheStore(value: object): value is CacheStore {
   return typeof store.get === 'function' && typeof store.createWriteStream === 'function' && typeof store.delete === 'function';
 }
 
-function isRedisClient(value: unknown): value is Redis {
-  const client = value as Partial<Redis> | null;
-  return typeof client === 'object' && client !== null && typeof client.getBuffer === 'function' && typeof client.status === 'string';
-}
-
 function store(value: unknown): ResolvedStore {
   if (value == null || value === 'memory') return { kind: 'memory' };
   if (typeof value !== 'object') {
@@ -84,15 +80,8 @@ function store(value: unknown): ResolvedStore {
   }
   if (isCacheStore(value)) return { kind: 'custom', store: value };
   const { redis, keyPrefix } = value as RedisStoreOptions;
-  if (typeof redis === 'string') {
-    if (!/^rediss?:\/\//.test(redis)) {
-      throw invalid('cache.store.redis', `cache.store.redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redis)}`);
-    }
-  } else if (!isRedisClient(redis)) {
-    throw invalid('cache.store.redis', 'cache.store.redis must be a redis:// URL or an ioredis client');
-  }
   if (keyPrefix != null && typeof keyPrefix !== 'string') throw invalid('cache.store.keyPrefix', 'cache.store.keyPrefix must be a string');
-  return { kind: 'redis', redis, keyPrefix: keyPrefix ?? CACHE_DEFAULTS.keyPrefix };
+  return { kind: 'redis', redis: redisSetting(redis, 'cache.store.redis'), keyPrefix: keyPrefix ?? CACHE_DEFAULTS.keyPrefix };
 }
 
 /** Validates the `cache` option once, where it enters: `undefined` when caching is off. */

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
-import type { Redis, RedisOptions } from 'ioredis';
-import { invalid } from '../options/values';
+import type { Redis } from 'ioredis';
+import { connect, failFast, quit } from '../redis/connect';
 import { bodyWriter } from './body-writer';
 import {
   primaryKey,
@@ -13,6 +12,7 @@ import {
   type CacheStore,
   type CacheValue,
   type GetResult,
+  type UrlKey,
   type Vary,
 } from './keys';
 
@@ -74,16 +74,7 @@ export class RedisCacheStore implements CacheStore {
     this.#owned = typeof settings.redis === 'string';
     this.client =
       typeof settings.redis === 'string'
-        ? connect(settings.redis, {
-            // Never queue commands while disconnected, nor retry them after a reconnect:
-            // a request must not wait on Redis coming back. It is proxied uncached instead.
-            enableOfflineQueue: false,
-            maxRetriesPerRequest: 0,
-            autoResendUnfulfilledCommands: false,
-            commandTimeout: settings.timeout,
-            connectTimeout: Math.max(settings.timeout, 1_000),
-            retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
-          })
+        ? connect(settings.redis, failFast(settings.timeout), 'cache.store.redis')
         : settings.redis;
     this.client.on('error', this.#onError);
   }
@@ -147,14 +138,20 @@ export class RedisCacheStore implements CacheStore {
   async close(): Promise<void> {
     this.client.off('error', this.#onError);
     if (!this.#owned) return;
-    try {
-      await this.client.quit();
-    } catch {
-      this.client.disconnect();
-    }
+    await quit(this.client);
   }
 
-  #keys(key: CacheKey): { index: string } {
+  /** The fleet lock of a URL (cache/fleet-lock.ts), in the hash slot of its entries. */
+  lockKey(key: UrlKey): string {
+    return `${this.#keys(key).index}:lock`;
+  }
+
+  /** The pub/sub channel on which instances sharing this prefix announce released locks. */
+  get channel(): string {
+    return `${this.#prefix}fleet`;
+  }
+
+  #keys(key: UrlKey): { index: string } {
     // The hash tag keeps a URL's index and variants in one slot on Redis Cluster.
     return { index: `${this.#prefix}{${hash(primaryKey(key))}}` };
   }
@@ -162,25 +159,6 @@ export class RedisCacheStore implements CacheStore {
   #entryKey(index: string, field: string): string {
     return `${index}:${field}`;
   }
-}
-
-/**
- * ioredis is an optional peer dependency: loaded only when a store is given a redis://
- * URL, so users of the memory store never load (or install) it.
- */
-function connect(url: string, options: RedisOptions): Redis {
-  let module: { Redis?: new (url: string, options: RedisOptions) => Redis };
-  try {
-    module = createRequire(__filename)('ioredis') as typeof module;
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw cause;
-    throw invalid(
-      'cache.store.redis',
-      "cache.store.redis needs the ioredis package, an optional peer dependency of @handoff/core: npm install ioredis",
-      cause,
-    );
-  }
-  return new module.Redis!(url, options);
 }
 
 /** A caller's client may have no command timeout; a write must still end, or its stream never finishes. */
