@@ -99,16 +99,10 @@ export async function receiver(answer: (d: Delivery, n: number) => number | { st
       else finish();
     });
   });
-  return Object.assign(running, {
-    deliveries,
-    counts,
-    get inFlight() {
-      return state.inFlight;
-    },
-    get maxInFlight() {
-      return state.maxInFlight;
-    },
-  });
+  return Object.defineProperties(Object.assign(running, { deliveries, counts }), {
+    inFlight: { get: () => state.inFlight },
+    maxInFlight: { get: () => state.maxInFlight },
+  }) as Receiver;
 }
 
 export interface LaterApp extends Running {

@@ -1,12 +1,15 @@
+/** The longest Retry-After honoured (when retryMax is shorter): a target asking for more waits this long. */
+export const RETRY_AFTER_CAP = 60 * 60 * 1000;
+
 /**
  * Retry timing: exponential backoff with full jitter (a delay drawn uniformly from 0 to
- * base·2^(attempt-1), capped), so workers that failed together do not retry together; a
- * target's Retry-After is a floor, never cut short, but capped like the rest.
+ * base·2^(attempt-1), at most `max`), so workers that failed together do not retry together;
+ * a target's Retry-After is a floor, up to an hour (or `max`, if longer).
  */
 export function retryDelay(attempt: number, base: number, max: number, retryAfterMs: number | undefined, random = Math.random): number {
   const ceiling = Math.min(max, base * 2 ** Math.min(attempt - 1, 30));
   const jittered = Math.floor(random() * ceiling);
-  return Math.min(max, Math.max(jittered, retryAfterMs ?? 0));
+  return Math.max(jittered, Math.min(retryAfterMs ?? 0, Math.max(max, RETRY_AFTER_CAP)));
 }
 
 /** Retry-After (RFC 9110 §10.2.3) in ms from `now`: delay-seconds or an HTTP-date; undefined when absent or invalid. */
