@@ -9,6 +9,7 @@ module.exports = {
   moduleNameMapper: {
     '^@handoff/core$': '<rootDir>/packages/core/src/index.ts',
     '^@handoff/koa$': '<rootDir>/packages/koa-adapter/src/index.ts',
+    '^@handoff/queue$': '<rootDir>/packages/queue/src/index.ts',
   },
   testTimeout: 30_000,
   reporters: ['default', '<rootDir>/test/helpers/summary-reporter.js'],

@@ -6,7 +6,7 @@ import type { SidecarMetrics } from './metrics';
  * The metrics listener: GET /metrics (Prometheus text) and GET /healthz, 200 while
  * serving and 503 once draining, so a load balancer stops sending traffic.
  */
-export function createAdminServer(metrics: SidecarMetrics, draining: () => boolean): http.Server {
+export function createAdminServer(metrics: Pick<SidecarMetrics, 'text' | 'contentType'>, draining: () => boolean): http.Server {
   return http.createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {

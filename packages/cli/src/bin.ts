@@ -5,7 +5,9 @@ import { loadCommand } from './config/load';
 import { ConfigError } from './config/values';
 import { helpText } from './help';
 import { logError, logInfo } from './log';
+import { runQueueCommand } from './queue';
 import { startSidecar } from './sidecar';
+import { startWorker } from './worker-command';
 
 const EXIT_FAILED = 1;
 const EXIT_CONFIG = 2;
@@ -19,7 +21,8 @@ function version(): string {
 
 /** Adds where the option an engine error names (`err.option`, a config key) came from. */
 function withSource(err: Error & { option?: string }, sources: Record<string, string>): string {
-  const source = err.option === undefined ? undefined : sources[err.option];
+  // The queue names its own options (`lease`); the config keys for them are `queue.*`.
+  const source = err.option === undefined ? undefined : (sources[err.option] ?? sources[`queue.${err.option}`]);
   return source ? `${err.message} (${source})` : err.message;
 }
 
@@ -37,9 +40,28 @@ async function main(): Promise<void> {
   if (command.kind === 'version') return void process.stdout.write(`${version()}\n`);
 
   const { config } = command;
-  let sidecar;
+  if (command.kind === 'queue') {
+    try {
+      await runQueueCommand(config, command.queue);
+    } catch (err) {
+      process.stderr.write(`handoff: queue ${command.queue.action} failed: ${(err as Error).message}\n`);
+      process.exitCode = EXIT_FAILED;
+    }
+    return;
+  }
+  let sidecar: { stop(): Promise<void>; stats(): string };
   try {
-    sidecar = await startSidecar(config);
+    if (command.kind === 'worker') {
+      const worker = await startWorker(config);
+      logInfo(`worker delivering from ${config.queue.database ? 'PostgreSQL' : `the embedded store in ${config.queue.dir}`}`);
+      if (worker.metricsUrl) logInfo(`metrics on ${worker.metricsUrl}/metrics, health on ${worker.metricsUrl}/healthz`);
+      sidecar = { stop: worker.stop, stats: () => `${worker.queue.inFlight} in-flight deliveries` };
+    } else {
+      const started = await startSidecar(config);
+      logInfo(`listening on ${started.url}, forwarding to ${config.backend.href}`);
+      if (started.metricsUrl) logInfo(`metrics on ${started.metricsUrl}/metrics, health on ${started.metricsUrl}/healthz`);
+      sidecar = { stop: started.stop, stats: () => `${started.proxy.stats.inFlight} in-flight and ${started.proxy.stats.queued} queued` };
+    }
   } catch (err) {
     // The engine validates its options too; anything it refuses is a configuration error.
     const invalid = (err as { code?: string }).code === 'HANDOFF_INVALID_OPTIONS';
@@ -48,8 +70,6 @@ async function main(): Promise<void> {
     process.exitCode = invalid ? EXIT_CONFIG : EXIT_FAILED;
     return;
   }
-  logInfo(`listening on ${sidecar.url}, forwarding to ${config.backend.href}`);
-  if (sidecar.metricsUrl) logInfo(`metrics on ${sidecar.metricsUrl}/metrics, health on ${sidecar.metricsUrl}/healthz`);
 
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -58,8 +78,7 @@ async function main(): Promise<void> {
       process.exit(128 + (SIGNAL_NUMBERS[signal] ?? 0));
     }
     stopping = true;
-    const { inFlight, queued } = sidecar.proxy.stats;
-    logInfo(`${signal}: draining ${inFlight} in-flight and ${queued} queued for up to ${config.shutdownTimeout} ms`);
+    logInfo(`${signal}: draining ${sidecar.stats()} for up to ${config.shutdownTimeout} ms`);
     sidecar.stop().then(
       () => {
         logInfo('stopped');

@@ -10,6 +10,10 @@ export function helpText(version: string): string {
     'Usage:',
     '  handoff --backend http://127.0.0.1:3000 --offload-allow https://files.example [options]',
     '  handoff --config handoff.yaml',
+    '  handoff worker [options]            deliver queued requests (async rules) from this process',
+    '  handoff queue dead-letters          list the jobs that failed for good',
+    '  handoff queue retry ID…|--all       put dead letters back in the queue',
+    '  handoff queue purge ID…|--all       delete dead letters',
     '',
     'Options (config key, environment variable, default):',
   ];

@@ -17,6 +17,8 @@ import { createAdminServer } from './admin';
 import { closeServer, listen } from './listen';
 import { logError, pathOf } from './log';
 import { SidecarMetrics } from './metrics';
+import { asyncRule, logQueueEvent, queueFromConfig } from './queue';
+import { QueueMetrics } from './queue-metrics';
 
 export interface Sidecar {
   /** `http://host:port` the proxy is bound to. */
@@ -45,7 +47,18 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
     keepHeaders: config.offload.keepHeaders,
   };
   validateOffloadRules(offload);
+  // The queue exists only with async rules; its events feed the metrics made below.
+  let queueMetrics: QueueMetrics | undefined;
+  const queue =
+    config.async.length > 0
+      ? queueFromConfig(config, (event) => {
+          logQueueEvent(event);
+          queueMetrics?.record(event);
+        })
+      : undefined;
+  await queue?.start();
   const proxy = createProxy({
+    queue,
     concurrency: config.concurrency,
     maxQueue: config.maxQueue,
     queueTimeout: config.queueTimeout,
@@ -58,6 +71,7 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
     xForwarded: config.xForwarded,
   });
   const metrics = new SidecarMetrics(() => proxy.stats, OFFLOAD_KINDS);
+  if (queue) queueMetrics = new QueueMetrics(metrics.registry, () => queue);
   let draining = false;
 
   const onOutcome = (req: http.IncomingMessage, outcome: ProxyOutcome): void => {
@@ -86,6 +100,7 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
       const message = "only origin-form targets (visible ASCII, no '#') that stay under the backend's path are forwarded";
       return refused(req, res, new ProxyError('HANDOFF_BAD_REQUEST_TARGET', message), true);
     }
+    if (asyncRule(config.async, req.method, req.url!)) return later(req, res, target.origin, target.path);
     let handle;
     try {
       // Every client field goes to the backend (it is the application): the engine still
@@ -98,6 +113,17 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
     void handle.done.then((outcome) => onOutcome(req, outcome));
   }
 
+  /** An async rule's request: stored with the same header policy, answered 202 once committed. */
+  function later(req: http.IncomingMessage, res: http.ServerResponse, origin: string, path: string): void {
+    let answered;
+    try {
+      answered = proxy.later(req, res, origin, { method: req.method, path, forwardHeaders: 'all' });
+    } catch (err) {
+      return refused(req, res, isProxyError(err) ? err : new ProxyError('HANDOFF_INVALID_OPTIONS', String(err), { cause: err }));
+    }
+    void answered.then((outcome) => onOutcome(req, outcome));
+  }
+
   const admin = createAdminServer(metrics, () => draining);
 
   let url: string;
@@ -106,7 +132,7 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
     url = await listen(server, config.listen, 'the proxy');
     if (config.metricsListen) metricsUrl = await listen(admin, config.metricsListen, 'metrics');
   } catch (err) {
-    await Promise.all([closeServer(server), closeServer(admin), proxy.close({ timeout: 0 })]);
+    await Promise.all([closeServer(server), closeServer(admin), proxy.close({ timeout: 0 }), queue?.close({ timeout: 0 })]);
     throw err;
   }
 
@@ -122,6 +148,8 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
     const closed = closeServer(server);
     // Queued and new requests now answer 503; running transfers finish or are cut at the deadline.
     await proxy.close({ timeout: config.shutdownTimeout });
+    // RELIABILITY G33: stop claiming; deliveries in flight finish or go back for redelivery.
+    await queue?.close({ timeout: config.shutdownTimeout });
     server.closeAllConnections();
     await closed;
     admin.closeAllConnections();

@@ -41,6 +41,12 @@ export const ERROR_STATUS = {
   HANDOFF_CLIENT_ABORTED: 499,
   /** Reported through cache.onError only: a store failure never reaches a client. */
   HANDOFF_CACHE_STORE: 503,
+  /** A request for later delivery could not be stored (the queue's database is unreachable or failed): never answered 202. */
+  HANDOFF_STORE_UNAVAILABLE: 503,
+  /** An Idempotency-Key already used for a request with another method, URL or body (RELIABILITY H36). */
+  HANDOFF_IDEMPOTENCY_MISMATCH: 422,
+  /** An Idempotency-Key whose first request is still being received (RELIABILITY H36). */
+  HANDOFF_IDEMPOTENCY_IN_PROGRESS: 409,
 } as const;
 
 export type ProxyErrorCode = keyof typeof ERROR_STATUS;

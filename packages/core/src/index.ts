@@ -5,8 +5,10 @@ export { DEFAULTS } from './options/defaults';
 export type {
   CacheStats,
   CloseOptions,
+  DeferredRequest,
   ErrorAnswer,
   ForwardHeaders,
+  LaterOptions,
   MinDataRate,
   OnComplete,
   OnError,
@@ -18,6 +20,7 @@ export type {
   ProxyOutcome,
   ProxyStats,
   RequestBody,
+  RequestQueue,
   ResponseHead,
   TransferSettings,
 } from './types';
@@ -32,6 +35,7 @@ export { isFieldValue, isOriginForm, isToken } from './http/syntax';
 export { isOffloadHeader } from './http/fields';
 export { stripInstructionHeaders } from './headers/request-headers';
 export { declaredTooLarge, hasRequestBody } from './upstream/request-body';
+export { toProxyError } from './errors';
 export { refuse } from './transfer/answer';
 export { expectContinue } from './continue';
 export { MAX_DELAY } from './options/values';

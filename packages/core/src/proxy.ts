@@ -2,14 +2,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fetch as undiciFetch, type Dispatcher } from 'undici';
 import { Engine } from './engine';
 import { ProxyError, describeTarget } from './errors';
+import { buildRequestHeaders } from './headers/request-headers';
 import { hasOffloadInstruction } from './offload/instruction';
 import { discard, isOffloadRequest, readStart, type OffloadRequest, type OffloadResponse } from './offload/start';
 import { DEFAULT_CLOSE_TIMEOUT } from './options/defaults';
 import { resolveCallOptions, resolveProxyOptions, resolveUrl } from './options/resolve';
 import { duration } from './options/values';
 import { TransferHandle } from './transfer/handle';
+import { deferredRequest } from './transfer/overflow';
 import { Transfer } from './transfer/transfer';
-import type { CloseOptions, ProxyCallOptions, ProxyHandle, ProxyOptions, ProxyStats } from './types';
+import type { CloseOptions, LaterOptions, ProxyCallOptions, ProxyHandle, ProxyOptions, ProxyOutcome, ProxyStats } from './types';
 
 /**
  * The proxy: a concurrency gate, a dispatcher, and the transfers running through them.
@@ -94,6 +96,33 @@ export class HandoffProxy {
   /** `fetch(input, init)` through `cachedDispatcher` (undici's fetch: the Response has `x-cache`). */
   cachedFetch(input: string | URL, init: Omit<RequestInit, 'dispatcher'> = {}): Promise<Response> {
     return undiciFetch(input, { ...(init as object), dispatcher: this.cachedDispatcher }) as unknown as Promise<Response>;
+  }
+
+  /**
+   * Stores the request for later delivery to `url` through the proxy's `queue`, which answers
+   * the client: 202 once the store has committed it, 503 with Retry-After when it could not.
+   * The stored request is what `fetch()` would send: the same header policy, and the client's
+   * body unless `options.body` says otherwise. Throws HANDOFF_INVALID_OPTIONS for bad
+   * arguments (or no queue) before touching the response; the promise never rejects.
+   */
+  later(req: IncomingMessage, res: ServerResponse, url: string | URL, options?: LaterOptions): Promise<ProxyOutcome> {
+    const engine = this.#engine;
+    const queue = engine.options.queue;
+    if (!queue) throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'proxy.later() needs a queue configured on the proxy (the queue option)', { option: 'queue' });
+    const target = resolveUrl(url);
+    const call = resolveCallOptions({ ...options, body: options?.body ?? 'request' }, engine.options);
+    engine.allow?.check(target, describeTarget(call.method, target));
+    check(req, res, 'response');
+    return queue.accept(req, res, deferredRequest(req, call, target, engine.options));
+  }
+
+  /**
+   * The headers `fetch(req, res, url, options)` would send upstream: the client's allowed
+   * fields, X-Forwarded-*, then the call's own. For code that forwards a request itself.
+   */
+  forwardedHeaders(req: IncomingMessage, options?: ProxyCallOptions): Record<string, string | string[]> {
+    const engine = this.#engine;
+    return buildRequestHeaders(req, resolveCallOptions(options, engine.options), engine.options);
   }
 
   /**

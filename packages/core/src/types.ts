@@ -2,6 +2,7 @@
  * The public option and result types. Type-only: the values that carry them
  * (validation, defaults) live in options/.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { CacheOptions } from './cache/options';
@@ -35,6 +36,8 @@ export interface ProxyOutcome {
   headersMs?: number;
   /** Offloads only: ms from the call until the response carrying the instruction arrived. */
   instructionMs?: number;
+  /** Set when the request was stored for later delivery (`proxy.later()`, or `overflow: 'queue'`): the job's id. */
+  jobId?: string;
 }
 
 /** Returned by `proxy.fetch()`: the transfer is under way; `done` settles with its outcome. */
@@ -119,6 +122,8 @@ export interface ProxyOptions extends TransferSettings {
   allow?: AllowOption;
   /** RFC 9111 shared caching of GET/HEAD responses: true for the in-memory defaults, or cache options. */
   cache?: boolean | CacheOptions;
+  /** The durable queue behind `proxy.later()` and calls with `overflow: 'queue'` (`@handoff/queue` implements it). */
+  queue?: RequestQueue;
 }
 
 export interface ProxyCallOptions extends TransferSettings {
@@ -145,6 +150,43 @@ export interface ProxyCallOptions extends TransferSettings {
    * upstream's response head instead of relaying it. Pass the same object every call.
    */
   offload?: OffloadRules;
+  /**
+   * 'queue': when the gate and its wait queue are full, store the request in the proxy's
+   * `queue` for later delivery (202) instead of answering 503. Only for requests whose
+   * sender needs no response from the upstream.
+   */
+  overflow?: 'queue' | false;
+}
+
+/** What `proxy.later()` takes: the parts of a call that decide what is stored (`body` defaults to 'request'). */
+export type LaterOptions = Pick<ProxyCallOptions, 'method' | 'path' | 'headers' | 'forwardHeaders' | 'maxBodySize' | 'bodyTimeout' | 'body'>;
+
+/** A request to deliver later, as the proxy would have sent it upstream at once. */
+export interface DeferredRequest {
+  method: string;
+  /** The upstream's origin, `http://host:port`. */
+  origin: string;
+  /** The request target sent to it, path and query. */
+  path: string;
+  /** The upstream request's headers under the same policy as `fetch()`, without framing fields (content-length, transfer-encoding). */
+  headers: Record<string, string | string[]>;
+  /** The body chunk by chunk (what the proxy read already, then the rest of the client's), or undefined for none. */
+  body: AsyncIterable<Uint8Array> | undefined;
+  /** The call's limits on reading that body (0: none of the call's own). */
+  maxBodySize: number;
+  bodyTimeout: number;
+  /** `POST http://host/path`, for messages. */
+  describe: string;
+}
+
+/** Where `proxy.later()` and `overflow: 'queue'` hand a request to. */
+export interface RequestQueue {
+  /**
+   * Stores `request` durably and answers the client: the accepted answer (202) only once the
+   * store has committed it, 503 with Retry-After when it could not be stored, 413 past the
+   * size limit. Resolves, never rejects, with the outcome (`jobId` set when stored).
+   */
+  accept(req: IncomingMessage, res: ServerResponse, request: DeferredRequest): Promise<ProxyOutcome>;
 }
 
 /** Counters for tests and operators. */

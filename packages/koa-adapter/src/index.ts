@@ -3,11 +3,13 @@ import {
   ProxyError,
   createProxy,
   type CloseOptions,
+  type LaterOptions,
   type OnHeaders,
   type HandoffProxy,
   type ProxyCallOptions,
   type ProxyHandle,
   type ProxyOptions,
+  type ProxyOutcome,
 } from '@handoff/core';
 
 export {
@@ -19,6 +21,8 @@ export {
   type CacheStatus,
   type CloseOptions,
   type ErrorAnswer,
+  type LaterOptions,
+  type RequestQueue,
   type OnComplete,
   type OnError,
   type OnHeaders,
@@ -38,6 +42,7 @@ export {
 export { offload, type OffloadMiddleware, type OffloadOptions } from './offload';
 
 export type ProxyFetch = (url: string | URL, optionsOrOnHeaders?: ProxyCallOptions | OnHeaders) => Promise<ProxyHandle>;
+export type ProxyLater = (url: string | URL, options?: LaterOptions) => Promise<ProxyOutcome>;
 
 declare module 'koa' {
   interface DefaultContext {
@@ -47,6 +52,12 @@ declare module 'koa' {
      * returned handle's `done` settles with the outcome.
      */
     proxyFetch: ProxyFetch;
+    /**
+     * Stores the request for later delivery to `url` through the `queue` given to handoff():
+     * sets `ctx.respond = false`; the queue answers 202 once the request is stored (503
+     * when it cannot be). Resolves with the outcome once that answer is written.
+     */
+    proxyLater: ProxyLater;
   }
   interface DefaultState {
     /** The handle of the transfer this request handed off to, for logging middleware. */
@@ -92,16 +103,31 @@ type ProxiedContext = Context & { [PROXY]?: HandoffProxy };
 function installProxyFetch(app: Context['app']): void {
   if (Object.prototype.hasOwnProperty.call(app.context, 'proxyFetch')) return;
   Object.defineProperty(app.context, 'proxyFetch', { value: contextProxyFetch, writable: true, configurable: true });
+  Object.defineProperty(app.context, 'proxyLater', { value: contextProxyLater, writable: true, configurable: true });
+}
+
+function notInstalled(name: string): Promise<never> {
+  return Promise.reject(new ProxyError('HANDOFF_INVALID_OPTIONS', `ctx.${name} was called on a request the handoff() middleware did not run for`));
 }
 
 function contextProxyFetch(this: ProxiedContext, url: string | URL, optionsOrOnHeaders?: ProxyCallOptions | OnHeaders) {
   const proxy = this[PROXY];
-  if (!proxy) {
-    return Promise.reject(
-      new ProxyError('HANDOFF_INVALID_OPTIONS', 'ctx.proxyFetch was called on a request the handoff() middleware did not run for'),
-    );
-  }
+  if (!proxy) return notInstalled('proxyFetch');
   return proxyFetch(proxy, this, url, optionsOrOnHeaders);
+}
+
+function contextProxyLater(this: ProxiedContext, url: string | URL, options?: LaterOptions) {
+  const proxy = this[PROXY];
+  if (!proxy) return notInstalled('proxyLater');
+  return proxyLater(proxy, this, url, options);
+}
+
+async function proxyLater(proxy: HandoffProxy, ctx: Context, url: string | URL, options?: LaterOptions): Promise<ProxyOutcome> {
+  const answered = proxy.later(ctx.req, ctx.res, url, options);
+  ctx.respond = false;
+  const outcome = await answered;
+  if (outcome.error) ctx.app.emit('error', outcome.error, ctx);
+  return outcome;
 }
 
 async function proxyFetch(

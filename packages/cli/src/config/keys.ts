@@ -3,9 +3,10 @@
  * and flag derived from its name (`offload.sendfileRoots` → HANDOFF_OFFLOAD_SENDFILE_ROOTS,
  * --offload-sendfile-roots). `--help` and the README table are written from this list.
  */
-import { DEFAULT_KEEP_HEADERS, isAccelBase, isAccelPrefix } from '@handoff/core';
+import { DEFAULT_KEEP_HEADERS, isAccelBase, isAccelPrefix, isToken } from '@handoff/core';
 import {
   address,
+  boolean,
   choice,
   directory,
   duration,
@@ -44,6 +45,43 @@ export interface SidecarConfig {
     keepHeaders: string[];
     followRedirects: number;
   };
+  /** Requests answered 202 and delivered later through the queue. */
+  async: AsyncRule[];
+  queue: {
+    database: string;
+    dir: string;
+    schema: string;
+    deliver: boolean;
+    concurrency: number;
+    lease: number;
+    pollInterval: number;
+    maxAttempts: number;
+    retryBase: number;
+    retryMax: number;
+    maxBodySize: number;
+    targetConcurrency: number;
+    targetRate: number;
+  };
+}
+
+/** `POST /webhooks/`: requests with this method whose path starts with the prefix go through the queue. */
+export interface AsyncRule {
+  method: string;
+  prefix: string;
+}
+
+function asyncRule(value: unknown): AsyncRule {
+  const match = typeof value === 'string' ? /^([A-Za-z]+)\s+(\/\S*)$/.exec(value.trim()) : null;
+  if (!match || !isToken(match[1]!)) throw new ConfigError(`must be a method and a path prefix, like "POST /webhooks/", got ${JSON.stringify(value)}`);
+  return { method: match[1]!.toUpperCase(), prefix: match[2]! };
+}
+
+function databaseUrl(value: unknown): string {
+  if (value === '' || value == null) return '';
+  if (typeof value !== 'string' || !/^postgres(ql)?:\/\/\S+$/.test(value.trim())) {
+    throw new ConfigError('must be a postgres:// or postgresql:// URL, or empty for the embedded store in queue.dir');
+  }
+  return value.trim();
 }
 
 export interface KeyDef {
@@ -149,7 +187,39 @@ export const KEYS: readonly KeyDef[] = [
     help: "redirects of an offload target to follow, each re-checked against the allow-list (0: relay them)",
     parse: (v) => integer(v, 0),
   },
+  {
+    key: 'async',
+    arg: 'rules',
+    fallback: '',
+    repeatable: true,
+    help: 'requests answered 202 at once and delivered to the backend later through the queue: "METHOD /path-prefix" (e.g. "POST /webhooks/")',
+    parse: (v) => list(v, asyncRule),
+  },
+  {
+    key: 'queue.database',
+    arg: 'url',
+    fallback: '',
+    help: 'PostgreSQL for the queue (postgres://…), shared by every sidecar and worker; empty: the embedded store in queue.dir (one process)',
+    parse: databaseUrl,
+  },
+  { key: 'queue.dir', arg: 'dir', fallback: '.handoff-queue', help: 'directory of the embedded store (PGlite), when queue.database is empty', parse: nonEmpty },
+  { key: 'queue.schema', arg: 'name', fallback: 'handoff', help: "PostgreSQL schema of the queue's tables (created if missing)", parse: nonEmpty },
+  { key: 'queue.deliver', arg: 'true|false', fallback: 'true', help: 'deliver queued requests from this process (false: only `handoff worker` processes do)', parse: boolean },
+  { key: 'queue.concurrency', arg: 'n', fallback: '16', help: 'deliveries in flight at once in one process', parse: (v) => integer(v, 1) },
+  { key: 'queue.lease', arg: 'duration', fallback: '5s', help: "how long a claimed job is leased; a killed worker's jobs are delivered again after it", parse: duration },
+  { key: 'queue.pollInterval', arg: 'duration', fallback: '250ms', help: 'between claims while nothing is due', parse: duration },
+  { key: 'queue.maxAttempts', arg: 'n', fallback: '10', help: 'delivery attempts before a job goes to the dead letters', parse: (v) => integer(v, 1) },
+  { key: 'queue.retryBase', arg: 'duration', fallback: '1s', help: 'first retry within this (full jitter), doubling per attempt', parse: duration },
+  { key: 'queue.retryMax', arg: 'duration', fallback: '5m', help: 'longest wait between attempts', parse: duration },
+  { key: 'queue.maxBodySize', arg: 'size', fallback: '1m', help: 'largest body stored for later delivery; beyond it 413', parse: size },
+  { key: 'queue.targetConcurrency', arg: 'n', fallback: '8', help: 'deliveries in flight at once to one destination origin, per process', parse: (v) => integer(v, 1) },
+  { key: 'queue.targetRate', arg: 'n', fallback: '0', help: 'delivery attempts per second to one destination origin, per process (0: no limit)', parse: (v) => integer(v, 0) },
 ];
+
+function nonEmpty(value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new ConfigError(`must not be empty, got ${JSON.stringify(value)}`);
+  return value.trim();
+}
 
 /** `offload.sendfileRoots` → `HANDOFF_OFFLOAD_SENDFILE_ROOTS`. */
 export function envName(key: string): string {

@@ -10,7 +10,17 @@ import { parse as parseYaml } from 'yaml';
 import { KEYS, SECTIONS, envName, flagName, type KeyDef, type SidecarConfig } from './keys';
 import { ConfigError } from './values';
 
-export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: SidecarConfig; sources: Record<string, string> };
+/** What `handoff queue` does with the dead letters. */
+export type QueueAction = { action: 'dead-letters' } | { action: 'retry' | 'purge'; ids: string[] | 'all' };
+
+export type Command =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'run'; config: SidecarConfig; sources: Record<string, string> }
+  /** `handoff worker`: delivery workers only, no listener. */
+  | { kind: 'worker'; config: SidecarConfig; sources: Record<string, string> }
+  /** `handoff queue dead-letters | retry ID…|--all | purge ID…|--all`. */
+  | { kind: 'queue'; queue: QueueAction; config: SidecarConfig; sources: Record<string, string> };
 
 interface Given {
   value: unknown;
@@ -26,6 +36,7 @@ export function loadCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Co
   const flags = readFlags(argv);
   if (flags.help) return { kind: 'help' };
   if (flags.version) return { kind: 'version' };
+  const [verb, ...rest] = flags.positionals;
 
   const given = new Map<string, Given>();
   const file = flags.config ?? (env[CONFIG_ENV] || undefined);
@@ -49,15 +60,39 @@ export function loadCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     set(config, def.key, parse(def, entry));
     sources[def.key] = entry.source;
   }
+  const result = config as unknown as SidecarConfig;
+  if (verb === 'worker') {
+    if (rest.length > 0 || flags.all) throw new ConfigError(`handoff worker takes no arguments, got ${[...rest, ...(flags.all ? ['--all'] : [])].join(' ')}`);
+    return { kind: 'worker', config: result, sources };
+  }
+  if (verb === 'queue') return { kind: 'queue', queue: queueAction(rest, flags.all), config: result, sources };
+  if (verb !== undefined) throw new ConfigError(`Unexpected argument '${verb}' (commands: worker, queue; see handoff --help)`);
+  if (flags.all) throw new ConfigError('--all belongs to handoff queue retry|purge');
   if (config.backend === undefined) {
     throw new ConfigError(`backend is required: set backend in the config file, ${envName('backend')}, or --backend`);
   }
-  const result = config as unknown as SidecarConfig;
   const { listen, metricsListen } = result;
   if (metricsListen && metricsListen.port !== 0 && metricsListen.port === listen.port && metricsListen.host === listen.host) {
     throw new ConfigError(`metricsListen (${sources.metricsListen}) must differ from listen (${sources.listen}): both are ${listen.host}:${listen.port}`);
   }
   return { kind: 'run', config: result, sources };
+}
+
+const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function queueAction(args: string[], all: boolean): QueueAction {
+  const [action, ...ids] = args;
+  if (action === 'dead-letters') {
+    if (ids.length > 0 || all) throw new ConfigError('handoff queue dead-letters takes no arguments');
+    return { action };
+  }
+  if (action === 'retry' || action === 'purge') {
+    if (all === (ids.length > 0)) throw new ConfigError(`handoff queue ${action} needs job ids or --all (one of them)`);
+    const bad = ids.find((id) => !JOB_ID.test(id));
+    if (bad !== undefined) throw new ConfigError(`handoff queue ${action}: ${JSON.stringify(bad)} is not a job id (a UUID, as dead-letters lists them)`);
+    return { action, ids: all ? 'all' : ids };
+  }
+  throw new ConfigError(`handoff queue needs dead-letters, retry or purge, got ${action === undefined ? 'nothing' : JSON.stringify(action)}`);
 }
 
 function parse(def: KeyDef, entry: Given): unknown {
@@ -82,6 +117,8 @@ function set(into: Record<string, unknown>, key: string, value: unknown): void {
 interface Flags {
   help: boolean;
   version: boolean;
+  all: boolean;
+  positionals: string[];
   config: string | undefined;
   values: Map<string, unknown>;
 }
@@ -91,11 +128,12 @@ function readFlags(argv: readonly string[]): Flags {
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'v' },
     config: { type: 'string', short: 'c' },
+    all: { type: 'boolean' },
   };
   for (const def of KEYS) options[flagName(def.key)] = { type: 'string', multiple: def.repeatable === true };
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
+    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
   } catch (err) {
     // parseArgs says e.g. "Unknown option '--foo'"; keep its words, add where to look.
     throw new ConfigError(`${(err as Error).message.replace(/\. To specify a positional argument.*$/s, '')} (see handoff --help)`);
@@ -107,7 +145,14 @@ function readFlags(argv: readonly string[]): Flags {
     if (raw === undefined) continue;
     values.set(def.key, Array.isArray(raw) ? raw.join(',') : raw);
   }
-  return { help: v.help === true, version: v.version === true, config: v.config as string | undefined, values };
+  return {
+    help: v.help === true,
+    version: v.version === true,
+    all: v.all === true,
+    positionals: parsed.positionals,
+    config: v.config as string | undefined,
+    values,
+  };
 }
 
 /** The file's keys, flattened to dotted paths; unknown keys are refused. */

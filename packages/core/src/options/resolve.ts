@@ -16,6 +16,7 @@ import type {
   ProxyMode,
   ProxyOptions,
   RequestBody,
+  RequestQueue,
   TransferSettings,
 } from '../types';
 import type { AllowOption } from '../upstream/allow';
@@ -52,6 +53,7 @@ export interface ResolvedProxyOptions extends ResolvedSettings {
   dispatcher: Dispatcher | undefined;
   allow: AllowOption | undefined;
   cache: ResolvedCacheOptions | undefined;
+  queue: RequestQueue | undefined;
 }
 
 export interface ResolvedCall extends ResolvedSettings {
@@ -65,6 +67,8 @@ export interface ResolvedCall extends ResolvedSettings {
   signal: AbortSignal | undefined;
   cache: boolean;
   offload: ResolvedOffloadRules | undefined;
+  /** Whether a full gate hands the request to the proxy's queue instead of answering 503. */
+  overflow: boolean;
 }
 
 /** Credentials go to the upstream a call names, never to every upstream by default. */
@@ -172,6 +176,7 @@ export function resolveProxyOptions(options: ProxyOptions = {}): ResolvedProxyOp
     dispatcher: dispatcher ?? undefined,
     allow: options.allow ?? undefined,
     cache: resolveCacheOptions(options.cache),
+    queue: requestQueue(options.queue),
   };
 }
 
@@ -205,7 +210,23 @@ export function resolveCallOptions(options: ProxyCallOptions | undefined, base: 
     signal: signal ?? undefined,
     cache: useCache(o.cache, base),
     offload: o.offload == null ? undefined : resolveOffloadRules(o.offload),
+    overflow: overflow(o.overflow, base),
   };
+}
+
+function requestQueue(value: unknown): RequestQueue | undefined {
+  if (value == null) return undefined;
+  if (typeof (value as RequestQueue).accept !== 'function') {
+    throw invalid('queue', 'queue must be a request queue (an object with accept(req, res, request), such as @handoff/queue\'s createQueue())');
+  }
+  return value as RequestQueue;
+}
+
+function overflow(value: unknown, base: ResolvedProxyOptions): boolean {
+  if (value == null || value === false) return false;
+  if (value !== 'queue') throw invalid('overflow', `overflow must be 'queue' or false, got ${String(value)}`);
+  if (!base.queue) throw invalid('overflow', "overflow: 'queue' needs a queue configured on the proxy (the queue option of handoff()/createProxy())");
+  return true;
 }
 
 function requestHeaders(value: unknown): Record<string, string | string[]> | undefined {

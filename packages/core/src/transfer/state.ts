@@ -7,6 +7,7 @@
  * - `headHookDone`: the same, but the source has ended meanwhile (a bodiless response) and gave its slot back;
  * - `streaming`: the head is out (or about to be) and the body flows;
  * - `ending`: the source ended and gave its slot back; the sink is finishing;
+ * - `overflowing`: the gate was full and the call may overflow: the proxy's queue stores the request and answers the client;
  * - `failing`: failed, the error answer is being written;
  * - `settled`: everything released, `done` resolved.
  */
@@ -19,6 +20,7 @@ export type State =
   | 'headHookDone'
   | 'streaming'
   | 'ending'
+  | 'overflowing'
   | 'failing'
   | 'settled';
 

@@ -21,6 +21,7 @@ import { errorResponse, writeAnswer, type ErrorResponse } from './answer';
 import { ClientWatch, type ClientOwner } from './client';
 import type { Linked } from './list';
 import { outcomeOf } from './outcome';
+import { overflowTo } from './overflow';
 import { HOLDS_SLOT, type State } from './state';
 
 /** What a transfer needs from the proxy that runs it. */
@@ -118,7 +119,7 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
 
   clientGone(): void {
     const state = this.#state;
-    if (state === 'settled') return;
+    if (state === 'settled' || state === 'overflowing') return;
     if (state === 'failing') return this.#settle();
     this.#fail(new ProxyError('HANDOFF_CLIENT_ABORTED', `Client went away before the response was complete: ${this.describe()}`), true);
   }
@@ -156,6 +157,7 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
   }
 
   reject(err: ProxyError): void {
+    if (err.code === 'HANDOFF_QUEUE_FULL' && this.call.overflow) return this.#overflow();
     this.fail(err);
   }
 
@@ -229,6 +231,18 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
     if (this.host.gate.enter(this)) this.admit();
   }
 
+  /** The gate and its wait queue are full: the proxy's queue stores the request for later and answers the client. */
+  #overflow(): void {
+    let accepted: Promise<ProxyOutcome>;
+    try {
+      accepted = overflowTo(this.host.options, this.req, this.res, this.call, this.url, this.#body);
+    } catch (err) {
+      return this.#fail(toProxyError(err, this.describe(), false));
+    }
+    this.#state = 'overflowing';
+    void accepted.then((outcome) => this.#settle(outcome));
+  }
+
   /** Performs an offload instruction in this transfer, holding the same slot: its target becomes the source. */
   #perform(start: OffloadStart, backendBody: Offload['backendBody']): void {
     this.#offload = { kind: start.instruction.kind, instructionMs: this.#instructionMs, kept: start.kept, rate: start.rate, backendBody };
@@ -268,7 +282,8 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
    */
   #fail(error: ProxyError, clientGone = false): void {
     const state = this.#state;
-    if (state === 'failing' || state === 'settled') return;
+    // An overflowing request is the queue's: it answers the client, and its outcome settles the transfer.
+    if (state === 'failing' || state === 'settled' || state === 'overflowing') return;
     this.#state = 'failing';
     this.#error = error;
     if (state === 'queued') this.host.gate.leave(this);
@@ -295,14 +310,15 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
 
   readonly #settleNow = (): void => this.#settle();
 
-  #settle(): void {
+  /** `queued`: the outcome of handing the request to the proxy's queue. */
+  #settle(queued?: ProxyOutcome): void {
     if (this.#state === 'settled') return;
     this.#state = 'settled';
     this.#relay?.stop();
     this.#client?.stop();
     this.#offload?.backendBody?.abort(new Error('transfer settled'));
     this.#upload?.release();
-    const outcome = outcomeOf(this.#status, this.#relay?.bytes ?? 0, this.#started, this.#error, this.#headersMs, this.#offload);
+    const outcome = queued ?? outcomeOf(this.#status, this.#relay?.bytes ?? 0, this.#started, this.#error, this.#headersMs, this.#offload);
     this.outcome = outcome;
     this.host.settled(this);
     try {
