@@ -9,6 +9,8 @@ module.exports = {
   moduleNameMapper: {
     '^@handoff/core$': '<rootDir>/packages/core/src/index.ts',
     '^@handoff/koa$': '<rootDir>/packages/koa-adapter/src/index.ts',
+    '^@handoff/uploads$': '<rootDir>/packages/uploads/src/index.ts',
+    '^@handoff/uploads/s3$': '<rootDir>/packages/uploads/src/s3.ts',
   },
   testTimeout: 30_000,
   reporters: ['default', '<rootDir>/test/helpers/summary-reporter.js'],

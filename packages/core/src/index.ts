@@ -32,6 +32,7 @@ export { isFieldValue, isOriginForm, isToken } from './http/syntax';
 export { isOffloadHeader } from './http/fields';
 export { stripInstructionHeaders } from './headers/request-headers';
 export { declaredTooLarge, hasRequestBody } from './upstream/request-body';
+export { UploadRate } from './upstream/upload-rate';
 export { refuse } from './transfer/answer';
 export { expectContinue } from './continue';
 export { MAX_DELAY } from './options/values';
