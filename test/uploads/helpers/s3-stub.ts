@@ -22,6 +22,8 @@ export interface S3Stub extends Running {
   aborted: string[];
   /** Every request, in order. */
   requests: StubRequest[];
+  /** Most UploadPart requests in progress at once. */
+  maxPartsInFlight: number;
   /** Decides a fault per request (default: none). */
   fault: (req: StubRequest) => Fault | undefined;
   /** Creates a multipart upload and returns its target, every URL signed `good`. */
@@ -45,7 +47,7 @@ export async function startS3Stub(): Promise<S3Stub> {
   const open = new Map<string, { key: string; parts: Map<number, Buffer> }>();
   const aborted: string[] = [];
   const requests: StubRequest[] = [];
-  const state = { fault: (() => undefined) as S3Stub['fault'] };
+  const state = { fault: (() => undefined) as S3Stub['fault'], inFlight: 0, maxInFlight: 0 };
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url!, 'http://stub');
@@ -56,6 +58,10 @@ export async function startS3Stub(): Promise<S3Stub> {
     const partNumber = url.searchParams.has('partNumber') ? Number(url.searchParams.get('partNumber')) : undefined;
     const seen: StubRequest = { method: req.method!, key, kind, partNumber };
     requests.push(seen);
+    if (kind === 'part') {
+      state.maxInFlight = Math.max(state.maxInFlight, ++state.inFlight);
+      res.once('close', () => state.inFlight--);
+    }
     const error = (status: number, code: string) => {
       res.writeHead(status, { 'content-type': 'application/xml' }).end(`<?xml version="1.0"?><Error><Code>${code}</Code></Error>`);
     };
@@ -114,6 +120,9 @@ export async function startS3Stub(): Promise<S3Stub> {
     open,
     aborted,
     requests,
+    get maxPartsInFlight() {
+      return state.maxInFlight;
+    },
     get fault() {
       return state.fault;
     },

@@ -20,7 +20,6 @@ export class PresignedPut implements FileWriter {
   #body: PassThrough | undefined;
   #answer: Promise<StorageAnswer | undefined> | undefined;
   #temp: TempFile | undefined;
-  #stored = false;
 
   constructor(
     private readonly target: PutTarget,
@@ -73,7 +72,6 @@ export class PresignedPut implements FileWriter {
     }
     const answer = await this.#answer;
     if (!answer) throw this.#error!;
-    this.#stored = true;
     const etag = etagMd5(answer.headers.etag);
     if (etag !== undefined && etag !== file.md5) {
       throw new ProxyError('HANDOFF_STORAGE_ERROR', `Storage ETag ${etag} does not match the upload's MD5 ${file.md5}: ${describeStorage('PUT', this.target.url)}`);
@@ -87,7 +85,8 @@ export class PresignedPut implements FileWriter {
     this.#body?.destroy();
     await this.#answer;
     if (this.#temp) await this.#temp.abort();
-    if (this.#stored) await removeObject(this.target.deleteUrl, this.ctx);
+    // A PUT cut after storage had the whole body may still have stored it: delete it either way.
+    if (this.#answer) await removeObject(this.target.deleteUrl, this.ctx);
   }
 }
 

@@ -12,7 +12,8 @@ type MultipartTarget = Extract<ResolvedTarget, { kind: 'multipart' }>;
  * succeeded, at most `partConcurrency` in flight; writes wait while they are all busy, so
  * memory stays under (partConcurrency + 1) × partSize. CompleteMultipartUpload at the end;
  * on any failure the parts in flight are cancelled and AbortMultipartUpload is sent, so no
- * orphan parts are left (or, once completed, the object is deleted if a deleteUrl was given).
+ * orphan parts are left (and, once completion was asked for, the object is deleted if a
+ * deleteUrl was given).
  *
  * Why not @aws-sdk/lib-storage's Upload: it needs the SDK and credentials in the proxy,
  * while presigned URLs let the app (or the backend behind the sidecar) keep both.
@@ -25,7 +26,8 @@ export class MultipartUpload implements FileWriter {
   readonly #etags: string[] = [];
   readonly #inFlight = new Set<Promise<void>>();
   #error: ProxyError | undefined;
-  #completed = false;
+  /** Set once CompleteMultipartUpload was sent: storage may have made the object, even if the answer never came. */
+  #completing = false;
 
   constructor(
     private readonly target: MultipartTarget,
@@ -103,6 +105,7 @@ export class MultipartUpload implements FileWriter {
     if (this.#bytes > 0 || this.#parts === 0) this.#send(this.#take(this.#bytes));
     while (this.#inFlight.size > 0) await Promise.race(this.#inFlight);
     if (this.#error) throw this.#error;
+    this.#completing = true;
     const parts = this.#etags.map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${escapeXml(etag)}</ETag></Part>`);
     const body = `<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${parts.join('')}</CompleteMultipartUpload>`;
     await storageRequest({
@@ -114,7 +117,6 @@ export class MultipartUpload implements FileWriter {
       timeout: this.ctx.limits.storageTimeout,
       dispatcher: this.ctx.dispatcher,
     });
-    this.#completed = true;
     return { remoteUrl: this.target.getUrl ?? withoutQuery(this.target.completeUrl), remoteId: this.target.id };
   }
 
@@ -122,7 +124,7 @@ export class MultipartUpload implements FileWriter {
     this.#ac.abort(new ProxyError('HANDOFF_ABORTED', 'Upload abandoned'));
     this.#chunks = [];
     await Promise.allSettled([...this.#inFlight]);
-    if (this.#completed) return removeObject(this.target.deleteUrl, this.ctx);
+    if (this.#completing) await removeObject(this.target.deleteUrl, this.ctx);
     await storageRequest({
       method: 'DELETE',
       url: this.target.abortUrl,
