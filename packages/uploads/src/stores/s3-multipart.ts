@@ -7,10 +7,10 @@ import type { FileWriter, StoredAt, WriterContext } from './writer';
 type MultipartTarget = Extract<ResolvedTarget, { kind: 'multipart' }>;
 
 /**
- * An S3 multipart upload through presigned URLs: the body is cut into parts of exactly
+ * An S3 multipart upload through presigned URLs: the body is copied into parts of exactly
  * `partSize` bytes (the last may be shorter), each held in memory until its UploadPart has
- * succeeded, at most `partConcurrency` in flight; writes wait while they are all busy, so
- * memory stays under (partConcurrency + 1) × partSize. CompleteMultipartUpload at the end;
+ * succeeded, at most `partConcurrency` in flight; writes wait while they are all busy, and
+ * part buffers are reused, so memory stays at (partConcurrency + 1) × partSize. CompleteMultipartUpload at the end;
  * on any failure the parts in flight are cancelled and AbortMultipartUpload is sent, so no
  * orphan parts are left (and, once completion was asked for, the object is deleted if a
  * deleteUrl was given).
@@ -20,8 +20,11 @@ type MultipartTarget = Extract<ResolvedTarget, { kind: 'multipart' }>;
  */
 export class MultipartUpload implements FileWriter {
   readonly #ac = new AbortController();
-  #chunks: Buffer[] = [];
-  #bytes = 0;
+  /** The part being filled, and how far. */
+  #current: Buffer | undefined;
+  #filled = 0;
+  /** Part buffers whose UploadPart is done, to be filled again. */
+  readonly #pool: Buffer[] = [];
   #parts = 0;
   readonly #etags: string[] = [];
   readonly #inFlight = new Set<Promise<void>>();
@@ -36,37 +39,50 @@ export class MultipartUpload implements FileWriter {
 
   write(chunk: Buffer): Promise<void> | undefined {
     if (this.#error) throw this.#error;
-    this.#chunks.push(chunk);
-    this.#bytes += chunk.length;
-    return this.#bytes >= this.target.partSize ? this.#cut() : undefined;
+    return this.#fill(chunk, 0);
   }
 
-  /** Sends every full part buffered, waiting for a free slot before each. */
-  async #cut(): Promise<void> {
-    while (this.#bytes >= this.target.partSize) {
-      while (this.#inFlight.size >= this.ctx.limits.partConcurrency) await Promise.race(this.#inFlight);
-      if (this.#error) throw this.#error;
-      this.#send(this.#take(this.target.partSize));
+  /**
+   * Copies `chunk` from `offset` into part buffers, sending each one filled. The client's
+   * chunks die young this way (a part holding them for seconds got them promoted, and
+   * freed only by a full collection: RSS grew by far more than the parts).
+   */
+  #fill(chunk: Buffer, offset: number): Promise<void> | undefined {
+    const { partSize } = this.target;
+    while (offset < chunk.length) {
+      this.#current ??= this.#pool.pop() ?? Buffer.allocUnsafeSlow(partSize);
+      const n = chunk.copy(this.#current, this.#filled, offset);
+      this.#filled += n;
+      offset += n;
+      if (this.#filled === partSize) {
+        if (this.#inFlight.size >= this.ctx.limits.partConcurrency) {
+          const rest = offset;
+          return this.#slot().then(() => {
+            this.#sendCurrent();
+            return this.#fill(chunk, rest);
+          });
+        }
+        this.#sendCurrent();
+      }
     }
+    return undefined;
   }
 
-  /** The first `size` bytes buffered, as one buffer (the chunks are released). */
-  #take(size: number): Buffer {
-    const out = Buffer.allocUnsafe(size);
-    let filled = 0;
-    while (filled < size) {
-      const chunk = this.#chunks[0]!;
-      const n = Math.min(chunk.length, size - filled);
-      chunk.copy(out, filled, 0, n);
-      filled += n;
-      if (n === chunk.length) this.#chunks.shift();
-      else this.#chunks[0] = chunk.subarray(n);
-    }
-    this.#bytes -= size;
-    return out;
+  /** Resolves once fewer than partConcurrency parts are in flight. */
+  async #slot(): Promise<void> {
+    while (this.#inFlight.size >= this.ctx.limits.partConcurrency) await Promise.race(this.#inFlight);
+    if (this.#error) throw this.#error;
   }
 
-  #send(part: Buffer): void {
+  #sendCurrent(): void {
+    const buffer = this.#current ?? Buffer.alloc(0);
+    const part = this.#filled === buffer.length ? buffer : buffer.subarray(0, this.#filled);
+    this.#current = undefined;
+    this.#filled = 0;
+    this.#send(part, () => buffer.length === this.target.partSize && this.#pool.push(buffer));
+  }
+
+  #send(part: Buffer, release: () => void): void {
     const number = ++this.#parts;
     const url = this.target.partUrls[number - 1];
     if (url === undefined) {
@@ -77,7 +93,7 @@ export class MultipartUpload implements FileWriter {
       );
       throw this.#error;
     }
-    const sent = storageRequest({
+    const sent: Promise<void> = storageRequest({
       method: 'PUT',
       url,
       headers: { ...this.target.headers, 'content-length': String(part.length) },
@@ -85,24 +101,30 @@ export class MultipartUpload implements FileWriter {
       signal: this.#ac.signal,
       timeout: this.ctx.limits.storageTimeout,
       dispatcher: this.ctx.dispatcher,
-    }).then(
-      (answer) => {
+    })
+      .then((answer) => {
         const etag = answer.headers.etag;
         if (typeof etag !== 'string' || etag === '') {
           throw new ProxyError('HANDOFF_STORAGE_ERROR', `Storage answered UploadPart ${number} without an ETag: ${describeStorage('PUT', url)}`);
         }
         this.#etags[number - 1] = etag;
-      },
-    ).catch((err: unknown) => {
-      this.#error ??= err as ProxyError;
-    }).finally(() => this.#inFlight.delete(sent));
+      })
+      .catch((err: unknown) => {
+        this.#error ??= err as ProxyError;
+      })
+      .finally(() => {
+        this.#inFlight.delete(sent);
+        release();
+      });
     this.#inFlight.add(sent);
   }
 
   async finish(): Promise<StoredAt> {
-    await this.#cut();
     // A file of 0 bytes still needs one part: S3 completes no upload without any.
-    if (this.#bytes > 0 || this.#parts === 0) this.#send(this.#take(this.#bytes));
+    if (this.#filled > 0 || this.#parts === 0) {
+      await this.#slot();
+      this.#sendCurrent();
+    }
     while (this.#inFlight.size > 0) await Promise.race(this.#inFlight);
     if (this.#error) throw this.#error;
     this.#completing = true;
@@ -122,7 +144,8 @@ export class MultipartUpload implements FileWriter {
 
   async abort(): Promise<void> {
     this.#ac.abort(new ProxyError('HANDOFF_ABORTED', 'Upload abandoned'));
-    this.#chunks = [];
+    this.#current = undefined;
+    this.#pool.length = 0;
     await Promise.allSettled([...this.#inFlight]);
     if (this.#completing) await removeObject(this.target.deleteUrl, this.ctx);
     await storageRequest({
