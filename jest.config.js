@@ -5,7 +5,10 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
+    // jose ships ESM only: its files are turned into CommonJS like the sources.
+    '/jose/dist/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
+  transformIgnorePatterns: ['/node_modules/(?!\\.pnpm/jose@|jose/)'],
   moduleNameMapper: {
     '^@handoff/core$': '<rootDir>/packages/core/src/index.ts',
     '^@handoff/koa$': '<rootDir>/packages/koa-adapter/src/index.ts',

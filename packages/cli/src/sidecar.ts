@@ -17,6 +17,7 @@ import { createAdminServer } from './admin';
 import { closeServer, listen } from './listen';
 import { logError, pathOf } from './log';
 import { SidecarMetrics } from './metrics';
+import { UploadRoutes, stripUploadHeaders } from './uploads/handler';
 
 export interface Sidecar {
   /** `http://host:port` the proxy is bound to. */
@@ -57,6 +58,7 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
     retryAfter: config.retryAfter,
     xForwarded: config.xForwarded,
   });
+  const uploads = new UploadRoutes(config, proxy, offload);
   const metrics = new SidecarMetrics(() => proxy.stats, OFFLOAD_KINDS);
   let draining = false;
 
@@ -86,6 +88,11 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
       const message = "only origin-form targets (visible ASCII, no '#') that stay under the backend's path are forwarded";
       return refused(req, res, new ProxyError('HANDOFF_BAD_REQUEST_TARGET', message), true);
     }
+    stripUploadHeaders(req);
+    if (uploads.matches(req)) {
+      void uploads.handle(req, res, target, refused).then((handle) => handle?.done.then((outcome) => onOutcome(req, outcome)));
+      return;
+    }
     let handle;
     try {
       // Every client field goes to the backend (it is the application): the engine still
@@ -106,7 +113,7 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
     url = await listen(server, config.listen, 'the proxy');
     if (config.metricsListen) metricsUrl = await listen(admin, config.metricsListen, 'metrics');
   } catch (err) {
-    await Promise.all([closeServer(server), closeServer(admin), proxy.close({ timeout: 0 })]);
+    await Promise.all([closeServer(server), closeServer(admin), proxy.close({ timeout: 0 }), uploads.close()]);
     throw err;
   }
 
@@ -125,7 +132,7 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
     server.closeAllConnections();
     await closed;
     admin.closeAllConnections();
-    await closeServer(admin);
+    await Promise.all([closeServer(admin), uploads.close()]);
   };
   return {
     url,

@@ -2,7 +2,6 @@ import os from 'node:os';
 import type { Context, Middleware } from 'koa';
 import { ProxyError, hasRequestBody, isProxyError } from '@handoff/core';
 import {
-  dispositionName,
   localStore,
   receiveUpload,
   removeStoredFiles,
@@ -74,7 +73,7 @@ export function acceptUpload(options: AcceptUploadOptions): Middleware {
     const limits = resolveLimits({ ...grant, maxSize }, base);
     let received;
     try {
-      received = await receiveUpload(ctx.req, { ...limits, store: grant.store ?? store, name: grant.name ?? nameOf(ctx), dispatcher });
+      received = await receiveUpload(ctx.req, { ...limits, store: grant.store ?? store, name: grant.name, dispatcher });
     } catch (err) {
       throw answerable(ctx, err);
     }
@@ -87,18 +86,6 @@ export function acceptUpload(options: AcceptUploadOptions): Middleware {
       throw err;
     }
   };
-}
-
-/** The raw upload's name: the Content-Disposition filename, else the last path segment. */
-function nameOf(ctx: Context): string {
-  const given = dispositionName(ctx.get('content-disposition') || undefined);
-  if (given) return given;
-  const segment = ctx.path.slice(ctx.path.lastIndexOf('/') + 1);
-  try {
-    return decodeURIComponent(segment) || 'upload';
-  } catch {
-    return segment || 'upload';
-  }
 }
 
 /**

@@ -35,6 +35,8 @@ export async function receiveMultipart(session: UploadSession): Promise<Fields> 
   const closed = new Promise<void>((resolve) => parser.once('close', resolve));
 
   parser.on('file', (field, stream, info) => {
+    // A destroyed parser errors its open file streams: heard here, reported through the body.
+    stream.on('error', () => undefined);
     if (info.filename === '' || info.filename === undefined) return void stream.resume();
     const index = files++;
     const file = { field, name: info.filename, contentType: info.mimeType || 'application/octet-stream', size: undefined };
@@ -64,7 +66,7 @@ export async function receiveMultipart(session: UploadSession): Promise<Fields> 
     await body.guard(Promise.all(stored));
   } finally {
     parser.removeAllListeners('file');
-    if (!parser.writableFinished) parser.destroy();
+    if (body.failure) parser.destroy();
   }
   // A store failure caught above was reported through body.fail: it is the upload's failure.
   if (body.failure) throw body.failure;

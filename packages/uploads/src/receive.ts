@@ -25,6 +25,19 @@ export function dispositionName(header: string | undefined): string | undefined 
   return match[1] !== undefined ? match[1].replace(/\\(.)/g, '$1') : match[2];
 }
 
+/** A raw body's name: its Content-Disposition filename, else the last segment of the request's path, else `upload`. */
+export function rawName(req: IncomingMessage): string {
+  const given = dispositionName(req.headers['content-disposition'] as string | undefined);
+  if (given) return given;
+  const path = (req.url ?? '').split('?')[0]!;
+  const segment = path.slice(path.lastIndexOf('/') + 1);
+  try {
+    return decodeURIComponent(segment) || 'upload';
+  } catch {
+    return segment || 'upload';
+  }
+}
+
 /** The Content-Length a raw body declared, when its framing is that length (not chunked). */
 function declaredSize(req: IncomingMessage): number | undefined {
   const length = req.headers['content-length'];
@@ -63,7 +76,7 @@ export async function receiveUpload(req: IncomingMessage, options: ReceiveOption
     if (isMultipartForm(req)) {
       fields = await receiveMultipart(session);
     } else {
-      const name = options.name ?? dispositionName(req.headers['content-disposition'] as string | undefined) ?? 'upload';
+      const name = options.name ?? rawName(req);
       const contentType = req.headers['content-type'] ?? 'application/octet-stream';
       await session.storeFile({ field: undefined, name, contentType, size: declaredSize(req) }, 0, session.chunks());
     }

@@ -105,7 +105,7 @@ export interface UploadLimits {
 
 export interface ReceiveOptions extends UploadLimits {
   store: UploadStore;
-  /** The file's name for a raw body (default: the Content-Disposition filename, else `upload`). */
+  /** The file's name for a raw body (default: the Content-Disposition filename, else the last path segment, else `upload`). */
   name?: string;
   /** An undici Dispatcher for storage requests (default: one shared Agent). */
   dispatcher?: Dispatcher;
