@@ -37,7 +37,7 @@ export function createApp(options: AppOptions): Koa {
   const router = new Router();
   const auth = requireToken(options.token);
   const s3 = s3Store({ client: options.s3.client, bucket: options.s3.bucket, maxSize: 512 * MiB, partSize: 5 * MiB, prefix: 'uploads/' });
-  const handler: Router.Middleware = (ctx) => {
+  const handler: Koa.Middleware = (ctx) => {
     options.onUpload(`${ctx.method} ${ctx.path}`, ctx.upload);
     ctx.status = 201;
     ctx.body = { stored: ctx.upload!.files.map((f) => f.path ?? f.remoteUrl) };
