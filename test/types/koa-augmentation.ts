@@ -1,7 +1,7 @@
 // Checked by `tsc` (pnpm typecheck), never run: proves the Koa context augmentation.
 import Koa from 'koa';
 import Router from '@koa/router';
-import { handoff, type ProxyHandle, type ProxyOutcome } from '@handoff/koa';
+import { acceptUpload, handoff, localStore, type ProxyHandle, type ProxyOutcome, type Upload } from '@handoff/koa';
 
 const app = new Koa();
 const router = new Router();
@@ -34,3 +34,19 @@ app.use(router.routes());
 void middleware.close({ timeout: 1_000 });
 const stats: number = middleware.proxy.stats.inFlight;
 void stats;
+
+// acceptUpload(): ctx.upload is typed, and so are authorize's answer and the store.
+router.put(
+  '/uploads/:name',
+  acceptUpload({ authorize: () => ({ maxSize: 1024, store: localStore('/tmp') }) }),
+  (ctx) => {
+    const upload: Upload | undefined = ctx.upload;
+    const sha: string | undefined = upload?.sha256;
+    const fields: Record<string, string | string[]> | undefined = upload?.fields;
+    void [sha, fields];
+  },
+);
+// @ts-expect-error authorize is required
+acceptUpload({ maxSize: 10 });
+// @ts-expect-error maxSize is a number
+acceptUpload({ authorize: () => ({ maxSize: '10' }) });

@@ -19,6 +19,7 @@ import { logError, pathOf } from './log';
 import { SidecarMetrics } from './metrics';
 import { asyncRule, logQueueEvent, queueFromConfig } from './queue';
 import { QueueMetrics } from './queue-metrics';
+import { UploadRoutes, stripUploadHeaders } from './uploads/handler';
 
 export interface Sidecar {
   /** `http://host:port` the proxy is bound to. */
@@ -70,6 +71,7 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
     retryAfter: config.retryAfter,
     xForwarded: config.xForwarded,
   });
+  const uploads = new UploadRoutes(config, proxy, offload);
   const metrics = new SidecarMetrics(() => proxy.stats, OFFLOAD_KINDS);
   if (queue) queueMetrics = new QueueMetrics(metrics.registry, () => queue);
   let draining = false;
@@ -99,6 +101,11 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
     if (!target) {
       const message = "only origin-form targets (visible ASCII, no '#') that stay under the backend's path are forwarded";
       return refused(req, res, new ProxyError('HANDOFF_BAD_REQUEST_TARGET', message), true);
+    }
+    stripUploadHeaders(req);
+    if (uploads.matches(req)) {
+      void uploads.handle(req, res, target, refused).then((handle) => handle?.done.then((outcome) => onOutcome(req, outcome)));
+      return;
     }
     if (asyncRule(config.async, req.method, req.url!)) return later(req, res, target.origin, target.path);
     let handle;
@@ -132,7 +139,7 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
     url = await listen(server, config.listen, 'the proxy');
     if (config.metricsListen) metricsUrl = await listen(admin, config.metricsListen, 'metrics');
   } catch (err) {
-    await Promise.all([closeServer(server), closeServer(admin), proxy.close({ timeout: 0 }), queue?.close({ timeout: 0 })]);
+    await Promise.all([closeServer(server), closeServer(admin), proxy.close({ timeout: 0 }), queue?.close({ timeout: 0 }), uploads.close()]);
     throw err;
   }
 
@@ -153,7 +160,7 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
     server.closeAllConnections();
     await closed;
     admin.closeAllConnections();
-    await closeServer(admin);
+    await Promise.all([closeServer(admin), uploads.close()]);
   };
   return {
     url,

@@ -37,6 +37,10 @@ export const ERROR_STATUS = {
   HANDOFF_OFFLOAD_NOT_FOUND: 404,
   HANDOFF_OFFLOAD_FILE_ERROR: 500,
   HANDOFF_RESOURCES_EXHAUSTED: 503,
+  /** Upload storage could not be reached, refused the upload (a signature, a permission) or answered something unusable. */
+  HANDOFF_STORAGE_ERROR: 502,
+  /** Upload storage answered 5xx (busy, throttling, failing): the client may try again. */
+  HANDOFF_STORAGE_UNAVAILABLE: 503,
   HANDOFF_ABORTED: 503,
   HANDOFF_CLIENT_ABORTED: 499,
   /** Reported through cache.onError only: a store failure never reaches a client. */

@@ -32,10 +32,11 @@ export { hasOffloadInstruction } from './offload/instruction';
 export type { OffloadBody, OffloadRequest, OffloadResponse } from './offload/start';
 // For adapters and the sidecar: the rules they would otherwise copy.
 export { isFieldValue, isOriginForm, isToken } from './http/syntax';
-export { isOffloadHeader } from './http/fields';
+export { addConnectionTokens, isHopByHop, isOffloadHeader } from './http/fields';
 export { stripInstructionHeaders } from './headers/request-headers';
 export { declaredTooLarge, hasRequestBody } from './upstream/request-body';
 export { toProxyError } from './errors';
+export { UploadRate } from './upstream/upload-rate';
 export { refuse } from './transfer/answer';
 export { expectContinue } from './continue';
 export { MAX_DELAY } from './options/values';

@@ -40,6 +40,8 @@ export {
   DEFAULT_KEEP_HEADERS,
 } from '@handoff/core';
 export { offload, type OffloadMiddleware, type OffloadOptions } from './offload';
+export { acceptUpload, type AcceptUploadOptions, type Upload, type UploadGrant } from './upload';
+export { localStore, type FileInfo, type UploadStore, type UploadTarget, type UploadedFile } from '@handoff/uploads';
 
 export type ProxyFetch = (url: string | URL, optionsOrOnHeaders?: ProxyCallOptions | OnHeaders) => Promise<ProxyHandle>;
 export type ProxyLater = (url: string | URL, options?: LaterOptions) => Promise<ProxyOutcome>;

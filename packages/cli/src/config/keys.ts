@@ -3,6 +3,7 @@
  * and flag derived from its name (`offload.sendfileRoots` → HANDOFF_OFFLOAD_SENDFILE_ROOTS,
  * --offload-sendfile-roots). `--help` and the README table are written from this list.
  */
+import os from 'node:os';
 import { DEFAULT_KEEP_HEADERS, isAccelBase, isAccelPrefix, isToken } from '@handoff/core';
 import {
   address,
@@ -21,6 +22,7 @@ import {
   ConfigError,
   type Address,
 } from './values';
+import { authorizeSuffix, uploadRoute, uploadSecret, type UploadRoute } from '../uploads/routes';
 
 export interface SidecarConfig {
   listen: Address;
@@ -61,6 +63,14 @@ export interface SidecarConfig {
     maxBodySize: number;
     targetConcurrency: number;
     targetRate: number;
+  };
+  uploads: {
+    routes: UploadRoute[];
+    secret: string;
+    authorizeSuffix: string;
+    tempDir: string;
+    partConcurrency: number;
+    storageTimeout: number;
   };
 }
 
@@ -214,6 +224,37 @@ export const KEYS: readonly KeyDef[] = [
   { key: 'queue.maxBodySize', arg: 'size', fallback: '1m', help: 'largest body stored for later delivery; beyond it 413', parse: size },
   { key: 'queue.targetConcurrency', arg: 'n', fallback: '8', help: 'deliveries in flight at once to one destination origin, per process', parse: (v) => integer(v, 1) },
   { key: 'queue.targetRate', arg: 'n', fallback: '0', help: 'delivery attempts per second to one destination origin, per process (0: no limit)', parse: (v) => integer(v, 0) },
+  {
+    key: 'uploads.routes',
+    arg: 'routes',
+    fallback: '',
+    repeatable: true,
+    help: 'upload routes, "METHOD /path-prefix" (like "PUT /uploads/"): bodies are stored where the backend\'s authorize answer says, then the request is forwarded with signed fields instead',
+    parse: (v) => list(v, uploadRoute),
+  },
+  {
+    key: 'uploads.secret',
+    arg: 'secret',
+    fallback: '',
+    help: 'shared secret (32 characters or more) for the HS256 JWTs of Handoff-Upload-Authorization and Handoff-Upload-Fields; required with uploads.routes',
+    parse: uploadSecret,
+  },
+  {
+    key: 'uploads.authorizeSuffix',
+    arg: 'path',
+    fallback: '/authorize',
+    help: "appended to an upload's path for the authorize request sent to the backend (POST, no body)",
+    parse: authorizeSuffix,
+  },
+  {
+    key: 'uploads.tempDir',
+    arg: 'dir',
+    fallback: '',
+    help: 'where a file of unknown length bound for a single presigned PUT is buffered first (default: the OS temp directory)',
+    parse: (v) => (v === '' ? os.tmpdir() : directory(v)),
+  },
+  { key: 'uploads.partConcurrency', arg: 'n', fallback: '4', help: 'S3 multipart parts uploaded at once, per upload', parse: (v) => integer(v, 1) },
+  { key: 'uploads.storageTimeout', arg: 'duration', fallback: '60s', help: 'a storage request without progress this long fails the upload (502)', parse: duration },
 ];
 
 function nonEmpty(value: unknown): string {

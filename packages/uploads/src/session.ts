@@ -1,0 +1,72 @@
+import type { IncomingMessage } from 'node:http';
+import { isProxyError, ProxyError } from '@handoff/core';
+import type { Dispatcher } from 'undici';
+import { ClientBody } from './client-body';
+import { Digest } from './digest';
+import { resolveTarget, type ResolvedLimits } from './options';
+import { openWriter } from './stores/open';
+import type { FileWriter } from './stores/writer';
+import type { FileInfo, UploadStore, UploadedFile } from './types';
+
+/**
+ * One upload under way: the client's body, the files opened on the store, and the rule that
+ * any failure — a limit, the client leaving, the store — aborts every file (removing what
+ * was stored) before it is reported. Nothing is left behind by a failed upload.
+ */
+export class UploadSession {
+  readonly body: ClientBody;
+  readonly files: UploadedFile[] = [];
+  readonly #writers: FileWriter[] = [];
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly limits: ResolvedLimits,
+    private readonly store: UploadStore,
+    private readonly dispatcher: Dispatcher,
+    readonly what: string,
+  ) {
+    this.body = new ClientBody(req, limits, what);
+  }
+
+  /** Stores one file read by `read` (which yields its chunks), at position `index` of the files. */
+  async storeFile(info: FileInfo, index: number, chunks: AsyncIterable<Buffer>): Promise<void> {
+    const writer = await this.body.guard(this.#open(info));
+    const digest = new Digest();
+    for await (const chunk of chunks) {
+      digest.update(chunk);
+      const wait = writer.write(chunk);
+      if (wait) await this.body.guard(wait);
+    }
+    const file = digest.digest();
+    const at = await this.body.guard(writer.finish(file));
+    this.files[index] = { field: info.field, name: info.name, size: file.size, sha256: file.sha256, md5: file.md5, contentType: info.contentType, ...at };
+  }
+
+  async #open(info: FileInfo): Promise<FileWriter> {
+    const given = typeof this.store === 'function' ? await this.store(info) : this.store;
+    const target = resolveTarget(given, 'store target');
+    const writer = openWriter(target, { limits: this.limits, dispatcher: this.dispatcher, what: this.what, size: info.size });
+    this.#writers.push(writer);
+    return writer;
+  }
+
+  /** The client's chunks, until the body ends. */
+  async *chunks(): AsyncGenerator<Buffer> {
+    for (;;) {
+      const chunk = await this.body.next();
+      if (chunk === null) return;
+      yield chunk;
+    }
+  }
+
+  /** Fails the upload with `err`: every file is aborted, and the error is what the caller throws. */
+  async abandon(err: unknown): Promise<ProxyError> {
+    const error = isProxyError(err)
+      ? err
+      : new ProxyError('HANDOFF_STORAGE_ERROR', `Upload failed (${(err as Error)?.message ?? String(err)}): ${this.what}`, { cause: err });
+    this.body.fail(error);
+    this.body.stop();
+    await Promise.all(this.#writers.map((w) => w.abort()));
+    return error;
+  }
+}
