@@ -141,3 +141,27 @@ describePostgres('proxyLater with PostgreSQL unreachable', () => {
     }
   }, 30_000);
 });
+
+describePostgres('a queue starting on a schema that exists', () => {
+  it('H35: takes no lock on the tables, so a worker restarting under load cannot deadlock with enqueuers', async () => {
+    const { Client } = await import('pg');
+    const store = postgresStore();
+    const first = createQueue({ ...store.options, deliver: false });
+    await first.start();
+    // An open transaction holding what an INSERT holds: a CREATE INDEX (even IF NOT EXISTS) would wait on it.
+    const holder = new Client({ connectionString: store.options.database as string });
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query(`LOCK TABLE ${store.options.schema}.jobs, ${store.options.schema}.keys IN ROW EXCLUSIVE MODE`);
+    const second = createQueue({ ...store.options, deliver: false, storeTimeout: 3_000 });
+    try {
+      await expect(second.start()).resolves.toBeUndefined();
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+      await second.close({ timeout: 0 });
+      await first.close({ timeout: 0 });
+      await store.drop();
+    }
+  });
+});

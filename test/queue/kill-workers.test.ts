@@ -38,6 +38,7 @@ describePostgres('worker processes killed with SIGKILL', () => {
     await Promise.all([spawnWorker(), spawnWorker()]);
 
     const accepted: string[] = [];
+    const refused: string[] = [];
     let sending = true;
     let kills = 0;
     const killer = (async () => {
@@ -59,6 +60,7 @@ describePostgres('worker processes killed with SIGKILL', () => {
           const n = next++;
           const reply = await request(app!.url, { method: 'POST', path: `/event/${n}`, body: `event ${n}`, agent });
           if (reply.status === 202) accepted.push((JSON.parse(reply.body.toString()) as { id: string }).id);
+          else refused.push(`${n}: ${reply.status} ${reply.body.toString().slice(0, 200)}`);
         }
       }),
     );
@@ -76,6 +78,7 @@ describePostgres('worker processes killed with SIGKILL', () => {
       `kill -9 loop: ${accepted.length} accepted, ${target.counts.size} delivered, ${kills} workers SIGKILLed, ` +
         `${deliveries - target.counts.size} duplicate deliveries (${duplicated} jobs delivered more than once), ${Date.now() - started} ms`,
     );
+    expect(refused).toEqual([]);
     expect(accepted).toHaveLength(REQUESTS);
     expect(kills).toBeGreaterThanOrEqual(8);
     expect(accepted.filter((id) => !target!.counts.has(id))).toEqual([]);

@@ -8,6 +8,14 @@
 /** Columns every statement reading a job returns. */
 const JOB = 'id, idempotency_key, method, origin, path, headers, body, attempts, max_attempts, created_at';
 
+/** Every table and index `ddl` creates: when all exist, a process starts without taking DDL locks. */
+export const RELATIONS = ['jobs', 'jobs_run_at', 'jobs_created_at', 'keys', 'keys_created_at', 'dead_letters', 'dead_letters_failed_at'];
+
+/** $1 schema, $2 relation names: how many of them exist (a catalog read, no lock on the tables). */
+export const presentSql = `
+  SELECT count(*)::int AS n FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
+  WHERE ns.nspname = $1 AND c.relname = ANY($2::text[])`;
+
 export function ddl(s: string): string {
   // The advisory lock serialises processes creating the schema at the same time.
   return `

@@ -1,7 +1,7 @@
 import { ProxyError } from '@handoff/core';
 import { Batcher } from './batcher';
 import type { Db } from './db';
-import { ENQUEUE_PARAMS, ddl, enqueueSql, sql } from './schema';
+import { ENQUEUE_PARAMS, RELATIONS, ddl, enqueueSql, presentSql, sql } from './schema';
 
 /** A request to store. */
 export interface NewJob {
@@ -93,6 +93,10 @@ export class JobStore {
 
   /** Creates the schema and tables if they are missing. */
   async init(): Promise<void> {
+    // CREATE INDEX IF NOT EXISTS takes a SHARE lock on its table even when the index exists,
+    // and a worker restarting under load would deadlock with the inserts of running enqueuers.
+    const { rows } = await this.db.query<{ n: number }>(presentSql, [this.schema, RELATIONS]);
+    if (rows[0]?.n === RELATIONS.length) return;
     await this.db.exec(ddl(this.schema));
   }
 
@@ -106,7 +110,7 @@ export class JobStore {
     for (const j of jobs) {
       params.push(j.id, j.key, j.fingerprint, j.method, j.origin, j.path, JSON.stringify(j.headers), j.body ?? null, j.maxAttempts);
     }
-    const inserted = await this.db.query<{ id: string }>(enqueueSql(this.schema, jobs.length), params);
+    const inserted = await retryAborted(() => this.db.query<{ id: string }>(enqueueSql(this.schema, jobs.length), params));
     const created = new Set(inserted.rows.map((r) => r.id));
     const taken = jobs.filter((j) => !created.has(j.id)).map((j) => j.key);
     const existing = new Map<string, { job_id: string; fingerprint: string }>();
@@ -233,4 +237,18 @@ function toJob(row: JobRow): Job {
     maxAttempts: row.max_attempts,
     createdAt: row.created_at,
   };
+}
+
+/** SQLSTATEs of a transaction PostgreSQL aborted to break a conflict: nothing was committed, so running it again is safe. */
+const ABORTED = new Set(['40P01', '40001']);
+
+/** Runs one statement again (at most twice more) when PostgreSQL aborted it as a deadlock victim or a serialization failure. */
+async function retryAborted<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (attempt >= 3 || !ABORTED.has((err as { code?: string }).code ?? '')) throw err;
+    }
+  }
 }
