@@ -14,6 +14,7 @@ describe("the app's own requests through the cache", () => {
     origin = await recordingUpstream((seen, res) => {
       if (seen.url === '/private') res.setHeader('cache-control', 'private, max-age=60');
       else res.setHeader('cache-control', 'public, max-age=60');
+      if (seen.url === '/slow') return void setTimeout(() => res.end(`body of ${seen.url}`), 300);
       res.end(`body of ${seen.url}`);
     });
   });
@@ -60,6 +61,20 @@ describe("the app's own requests through the cache", () => {
     expect(hits(origin, '/burst')).toBe(1);
   });
 
+  it('lets a request waiting on a coalesced miss be aborted: it rejects at once, the leader completes', async () => {
+    proxy = createProxy({ cache: true });
+    const leader = undiciRequest(`${origin.url}/slow`, { dispatcher: proxy.cachedDispatcher });
+    const controller = new AbortController();
+    const waiter = undiciRequest(`${origin.url}/slow`, { dispatcher: proxy.cachedDispatcher, signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(proxy.stats.cache!.waiting).toBe(1);
+    controller.abort();
+    await expect(waiter).rejects.toMatchObject({ name: 'AbortError' });
+    expect(proxy.stats.cache!.waiting).toBe(0);
+    expect(await (await leader).body.text()).toBe('body of /slow');
+    expect(hits(origin, '/slow')).toBe(1);
+  });
+
   it('is refused with a clear error on a proxy without a cache', async () => {
     proxy = createProxy();
     expect(() => proxy.cachedDispatcher).toThrow(ProxyError);
@@ -72,6 +87,7 @@ describe("the app's own requests through the cache", () => {
     const store = { redis: REDIS_URL!, keyPrefix };
     proxy = createProxy({ cache: { store } });
     const other = createProxy({ cache: { store } });
+    await Promise.all([proxy.ready(), other.ready()]);
     try {
       const first = await undiciRequest(`${origin.url}/shared`, { dispatcher: proxy.cachedDispatcher });
       await first.body.text();
@@ -88,4 +104,30 @@ describe("the app's own requests through the cache", () => {
     }
   });
   if (!REDIS_URL) console.log('REDIS_URL is not set: skipping the shared-store case of the app-requests suite (CI sets it).');
+});
+
+describe('proxy.ready()', () => {
+  it('resolves at once without Redis (no cache, or the memory store)', async () => {
+    for (const proxy of [createProxy(), createProxy({ cache: true })]) {
+      await expect(proxy.ready()).resolves.toBeUndefined();
+      await proxy.close();
+    }
+  });
+
+  it('refuses a bad timeout with a clear error', async () => {
+    const proxy = createProxy();
+    await expect(proxy.ready({ timeout: -1 })).rejects.toMatchObject({ code: 'HANDOFF_INVALID_OPTIONS' });
+    await proxy.close();
+  });
+
+  it('rejects with HANDOFF_CACHE_STORE when the Redis store is not reached within the timeout', async () => {
+    const { closedPort } = await import('../helpers/servers');
+    const port = await closedPort();
+    const proxy = createProxy({ cache: { store: { redis: `redis://127.0.0.1:${port}`, keyPrefix: 'handoff-test:' }, onError: () => {} } });
+    try {
+      await expect(proxy.ready({ timeout: 300 })).rejects.toMatchObject({ code: 'HANDOFF_CACHE_STORE', message: 'Redis not connected within 300 ms (proxy.ready)' });
+    } finally {
+      await proxy.close();
+    }
+  });
 });

@@ -104,6 +104,21 @@ export class Engine implements TransferHost {
     return this.#strict.dispatcher;
   }
 
+  /** Resolves once the Redis connections the proxy uses are in place; rejects after `timeout` ms (0: waits as long as it takes). */
+  async ready(timeout: number): Promise<void> {
+    const connected = Promise.all([this.cache?.ready()]);
+    if (timeout === 0) return void (await connected);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ProxyError('HANDOFF_CACHE_STORE', `Redis not connected within ${timeout} ms (proxy.ready)`)), timeout);
+    });
+    try {
+      await Promise.race([connected, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   close(timeout: number): Promise<void> {
     this.#closed ??= this.#close(timeout);
     return this.#closed;

@@ -5,7 +5,7 @@ import { ProxyError, describeTarget } from './errors';
 import { buildRequestHeaders } from './headers/request-headers';
 import { hasOffloadInstruction } from './offload/instruction';
 import { discard, isOffloadRequest, readStart, type OffloadRequest, type OffloadResponse } from './offload/start';
-import { DEFAULT_CLOSE_TIMEOUT } from './options/defaults';
+import { DEFAULT_CLOSE_TIMEOUT, DEFAULT_READY_TIMEOUT } from './options/defaults';
 import { resolveCallOptions, resolveProxyOptions, resolveUrl } from './options/resolve';
 import { duration } from './options/values';
 import { TransferHandle } from './transfer/handle';
@@ -123,6 +123,22 @@ export class HandoffProxy {
   forwardedHeaders(req: IncomingMessage, options?: ProxyCallOptions): Record<string, string | string[]> {
     const engine = this.#engine;
     return buildRequestHeaders(req, resolveCallOptions(options, engine.options), engine.options);
+  }
+
+  /**
+   * Resolves once every Redis connection the proxy uses is in place: the cache store's,
+   * and the fleet lock's subscription (until then, misses are coalesced per instance
+   * only). Rejects with HANDOFF_CACHE_STORE after `timeout` ms (default 10 000; 0 waits
+   * as long as it takes). At once without Redis. Listen after it to start as a full member of a fleet.
+   */
+  ready(options: { timeout?: number } = {}): Promise<void> {
+    let timeout: number;
+    try {
+      timeout = duration(options.timeout, 'ready timeout', DEFAULT_READY_TIMEOUT);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#engine.ready(timeout);
   }
 
   /**

@@ -26,12 +26,18 @@ const UNCOALESCED_HEADERS = ['range', 'if-none-match', 'if-modified-since', 'if-
  * - Leader's upstream failed: every waiter fails with that error (each transfer then
  *   answers 502/504 or retries as it would for its own attempt).
  * - Leader aborted from its own side (its client left): the next waiter leads.
- * - A waiter waits at most `timeout` ms, then goes upstream on its own.
+ * - A waiter waits at most `timeout` ms, then goes upstream on its own; that time counts
+ *   from when its leader's own fetch started, not while the leader waits for another
+ *   instance's (which has its own `timeout`), so a fleet whose leading instance dies
+ *   sends one request per instance upstream, not every waiter's.
+ * - The store failing: nobody waits. Nothing would be stored for a waiter to find,
+ *   so waiting would only delay the same request to the upstream.
  */
 export class Coalescer {
   readonly #timeout: number;
   readonly #settled: Settled;
   readonly #viaFleet: boolean;
+  readonly #failing: () => boolean;
   readonly #groups = new Map<string, Group>();
   #waiting = 0;
   #timeouts = 0;
@@ -39,12 +45,14 @@ export class Coalescer {
   /**
    * `settled(key)` resolves once the writes in progress for that URL are done (see
    * GuardedStore). With `viaFleet`, a leader's miss goes through the fleet-wide lock
-   * (cache/fleet-lock.ts), the second level of coalescing.
+   * (cache/fleet-lock.ts), the second level of coalescing. While `failing()` (the store
+   * is down), requests pass straight through.
    */
-  constructor(timeout: number, settled: Settled, viaFleet: boolean) {
+  constructor(timeout: number, settled: Settled, viaFleet: boolean, failing: () => boolean) {
     this.#timeout = timeout;
     this.#settled = settled;
     this.#viaFleet = viaFleet;
+    this.#failing = failing;
   }
 
   /** Requests waiting for a leader now. */
@@ -59,11 +67,11 @@ export class Coalescer {
 
   readonly interceptor: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
     const key = coalescingKey(opts);
-    if (key === undefined) return dispatch(opts, handler);
+    if (key === undefined || this.#failing()) return dispatch(opts, handler);
     const request = new Joined(opts, handler, dispatch);
     const group = this.#groups.get(key);
     if (!group) {
-      const created: Group = { key, opts, waiters: [] };
+      const created: Group = { key, opts, waiters: [], paused: false };
       this.#groups.set(key, created);
       this.#lead(created, request);
     } else {
@@ -73,21 +81,35 @@ export class Coalescer {
   };
 
   #lead(group: Group, request: Joined): void {
-    request.onSettle = (outcome, err) => this.#leaderSettled(group, outcome, err);
+    request.onSettle = (outcome, err) => {
+      request.onFleetWait = undefined;
+      this.#leaderSettled(group, outcome, err);
+    };
+    request.onFleetWait = (waiting) => {
+      group.paused = waiting;
+      for (const waiter of group.waiters) {
+        clearTimeout(waiter.timer);
+        if (!waiting) this.#arm(group, waiter);
+      }
+    };
     request.dispatch(this.#viaFleet);
   }
 
   #wait(group: Group, request: Joined): void {
     this.#waiting++;
     group.waiters.push(request);
+    if (!group.paused) this.#arm(group, request);
+    request.onOwnAbort = () => this.#drop(group, request);
+    request.start();
+  }
+
+  #arm(group: Group, request: Joined): void {
     request.timer = setTimeout(() => {
       // Waited long enough: on its own through the cache, no longer part of the group.
       if (!this.#drop(group, request)) return;
       this.#timeouts++;
       request.dispatch();
     }, this.#timeout);
-    request.onOwnAbort = () => this.#drop(group, request);
-    request.start();
   }
 
   /** Takes a waiter out of its group; false if it was no longer waiting. */
@@ -110,6 +132,10 @@ export class Coalescer {
       const next = group.waiters.shift();
       if (!next) return void this.#groups.delete(group.key);
       this.#release(next);
+      if (group.paused) {
+        group.paused = false;
+        for (const waiter of group.waiters) this.#arm(group, waiter);
+      }
       return this.#lead(group, next);
     }
     if (outcome === 'failed') {
@@ -147,6 +173,8 @@ interface Group {
   key: string;
   opts: Options;
   waiters: Joined[];
+  /** The leader waits for another instance: its waiters' time does not run meanwhile. */
+  paused: boolean;
 }
 
 function coalescingKey(opts: Options): string | undefined {

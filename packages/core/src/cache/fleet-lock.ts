@@ -79,7 +79,13 @@ export class FleetLock {
   readonly #settings: FleetSettings;
   readonly #subscriber: Redis;
   readonly #followers = new Map<string, Set<Follower>>();
+  /** The renewal timers of the locks this instance holds: stopped on close, the locks left to expire. */
+  readonly #renewals = new Set<NodeJS.Timeout>();
+  #closed = false;
   #subscribed = false;
+  #onSubscribed: (() => void) | undefined;
+  /** Resolves once this instance listens for other instances' fetches (proxy.ready()). */
+  readonly subscribed = new Promise<void>((resolve) => (this.#onSubscribed = resolve));
   #waits = 0;
   #timeouts = 0;
 
@@ -120,6 +126,9 @@ export class FleetLock {
   };
 
   async close(): Promise<void> {
+    this.#closed = true;
+    for (const renewal of this.#renewals) clearInterval(renewal);
+    this.#renewals.clear();
     for (const followers of this.#followers.values()) for (const follower of followers) clearTimeout(follower.timer);
     this.#followers.clear();
     this.#subscriber.disconnect();
@@ -137,7 +146,7 @@ export class FleetLock {
       this.#settings.onError(err);
       return this.#send(dispatch, opts, handler);
     }
-    if (acquired) return this.#send(dispatch, opts, new FleetLeader(handler, () => this.#held(lock, token, key)));
+    if (acquired) return this.#send(dispatch, opts, new FleetLeader(handler, this.#held(lock, token, key)));
     this.#follow(lock, member);
   }
 
@@ -156,15 +165,19 @@ export class FleetLock {
       client.eval(RENEW, 1, lock, token, lockTimeout).catch(this.#settings.onError);
     }, Math.max(Math.floor(lockTimeout / 3), 1));
     renewal.unref();
+    this.#renewals.add(renewal);
     return (ended) => {
       const release = () => {
         clearInterval(renewal);
+        this.#renewals.delete(renewal);
+        if (this.#closed) return;
         client.eval(RELEASE, 1, lock, token, channel, `${ended} ${lock}`).catch(this.#settings.onError);
       };
       // "filled" only once this instance's write of the response is in Redis, so a waiter's lookup finds it.
       const written = ended === 'filled' ? this.#settings.settled(key) : undefined;
       if (!written) return release();
       const late = setTimeout(release, lockTimeout);
+      late.unref();
       void written.then(() => {
         clearTimeout(late);
         release();
@@ -232,6 +245,7 @@ export class FleetLock {
     try {
       await this.#subscriber.subscribe(this.#settings.channel);
       this.#subscribed = true;
+      this.#onSubscribed?.();
     } catch (err) {
       this.#settings.onError(err);
     }

@@ -88,6 +88,11 @@ export class GuardedStore implements CacheStore {
     return writes ? Promise.all(writes).then(() => undefined) : undefined;
   }
 
+  /** Whether the store is failing now: from a reported failure until an operation succeeds. */
+  get failing(): boolean {
+    return this.#failing;
+  }
+
   /** Times the store started failing (each reported once). */
   get outages(): number {
     return this.#outages;

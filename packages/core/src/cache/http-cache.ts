@@ -56,7 +56,7 @@ export class HttpCache {
       const lockKey = (key: UrlKey) => backing.lockKey(key);
       this.#fleet = new FleetLock({ client, channel, lockKey, lockTimeout: options.lockTimeout, settled, onError: report });
     }
-    this.#coalescer = options.lockTimeout > 0 ? new Coalescer(options.lockTimeout, settled, this.#fleet !== undefined) : undefined;
+    this.#coalescer = options.lockTimeout > 0 ? new Coalescer(options.lockTimeout, settled, this.#fleet !== undefined, () => this.store.failing) : undefined;
     // compose() runs the last interceptor first: coalescing, the cache, the fleet lock (misses only), then the tracer.
     const cache = interceptors.cache({ store: this.store, methods: ['GET', 'HEAD'], type: 'shared' });
     const inner = this.#fleet ? [this.#fleet.interceptor, cache] : [cache];
@@ -99,6 +99,12 @@ export class HttpCache {
       lockTimeouts: (this.#coalescer?.timeouts ?? 0) + (this.#fleet?.timeouts ?? 0),
       storeOutages: this.store.outages,
     };
+  }
+
+  /** Resolves once the Redis store is connected and the fleet lock listens (at once for other stores). */
+  async ready(): Promise<void> {
+    if (this.#backing instanceof RedisCacheStore) await this.#backing.connected();
+    await this.#fleet?.subscribed;
   }
 
   /** Closes the Redis connection the cache opened; a caller's client or store is left open. */

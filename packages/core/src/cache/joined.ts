@@ -21,11 +21,14 @@ export type Outcome = 'complete' | 'failed' | 'aborted';
 export class Joined implements Handler, FleetMember {
   onSettle: ((outcome: Outcome, err?: Error) => void) | undefined;
   onOwnAbort: (() => void) | undefined;
+  /** Told when this request starts (true) and stops (false) waiting for another instance. */
+  onFleetWait: ((waiting: boolean) => void) | undefined;
   timer: NodeJS.Timeout | undefined;
   fleetDeadline: number | undefined;
   #inner: Controller | undefined;
   #started = false;
   #settled = false;
+  #inFleet = false;
 
   readonly controller = new OwnController({
     onAbort: (reason) => {
@@ -52,6 +55,10 @@ export class Joined implements Handler, FleetMember {
   /** Sends the request on through the cache; `viaFleet` lets it take (or wait for) the fleet-wide lock on a miss. */
   dispatch(viaFleet = false): void {
     if (this.controller.aborted) return;
+    if (this.#inFleet) {
+      this.#inFleet = false;
+      this.onFleetWait?.(false);
+    }
     try {
       this.next(viaFleet ? ({ ...this.opts, [kFleet]: this } as Options) : this.opts, this);
     } catch (err) {
@@ -62,6 +69,9 @@ export class Joined implements Handler, FleetMember {
   /** Another instance is fetching this response: waits (abortable) until the fleet lock says to go on. */
   waitForFleet(): void {
     this.start();
+    if (this.#inFleet) return;
+    this.#inFleet = true;
+    this.onFleetWait?.(true);
   }
 
   /** Fails a waiter that was never dispatched. */

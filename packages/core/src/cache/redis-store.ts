@@ -84,6 +84,12 @@ export class RedisCacheStore implements CacheStore {
     return this.client.status === 'ready';
   }
 
+  /** Resolves once the connection is ready (at once when it is). */
+  connected(): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    return new Promise((resolve) => this.client.once('ready', () => resolve()));
+  }
+
   /** Not connected: undefined at once (not a resolved promise), which the guard does not take for a working store. */
   get(key: CacheKey): Promise<GetResult | undefined> | undefined {
     return this.ready ? this.#lookup(key) : undefined;

@@ -23,3 +23,6 @@ export const DEFAULTS = {
 
 /** `close()`'s default deadline for in-flight transfers, in ms. */
 export const DEFAULT_CLOSE_TIMEOUT = 30_000;
+
+/** How long proxy.ready() waits for Redis by default. */
+export const DEFAULT_READY_TIMEOUT = 10_000;
