@@ -1,6 +1,6 @@
-// RELIABILITY M1–M3: misses for one key across every instance sharing a Redis cache make one
-// upstream fetch; a leader killed with SIGKILL stalls nobody past lockTimeout; Redis going
-// away leaves every request served (coalesced per instance), one error, and recovery.
+// Misses for one key across every instance sharing a Redis cache make one upstream fetch;
+// RELIABILITY M48: a leader killed with SIGKILL stalls nobody past lockTimeout; M49: Redis going
+// away leaves every request served (uncached), one error per process, and recovery.
 import { Redis } from 'ioredis';
 import { recordingUpstream, type RecordingUpstream } from '../helpers/recording-upstream';
 import type { Reply } from '../helpers/client';
@@ -50,7 +50,7 @@ describeRedis('misses coalesced across three gateway processes on one Redis', ()
     await redis?.quit();
   });
 
-  it('M1: 60 concurrent requests for a new key, spread over 3 processes, make exactly 1 origin fetch and get one body', async () => {
+  it('60 concurrent requests for a new key, spread over 3 processes, make exactly 1 origin fetch and get one body', async () => {
     const replies = await burst(gateways, '/report?id=1', 60);
     expect(replies.map((r) => r.status)).toEqual(Array(60).fill(200));
     expect(new Set(replies.map((r) => r.body.toString()))).toEqual(new Set(['/report?id=1 fetch #1']));
@@ -62,7 +62,7 @@ describeRedis('misses coalesced across three gateway processes on one Redis', ()
     expect(stats.map((s) => s.cache.waiting)).toEqual([0, 0, 0]);
   }, 30_000);
 
-  it('M1: a response that may not be stored (no-store) is never shared: each of 30 clients gets its own fetch', async () => {
+  it('a response that may not be stored (no-store) is never shared: each of 30 clients gets its own fetch', async () => {
     const replies = await burst(gateways, '/private?no-store=1', 30);
     expect(replies.map((r) => r.status)).toEqual(Array(30).fill(200));
     expect(new Set(replies.map((r) => r.body.toString())).size).toBe(30);
@@ -88,7 +88,7 @@ describeRedis('the leading process killed with SIGKILL mid-fetch', () => {
     await redis?.quit();
   });
 
-  it('M2: the others answer within lockTimeout plus one fetch, none hangs', async () => {
+  it('M48: the others answer within lockTimeout plus one fetch, none hangs', async () => {
     const lockTimeout = 2_000;
     const fetchTime = 100;
     origin = await slowOrigin(fetchTime, (_path, n) => n === 1);
@@ -139,7 +139,7 @@ describeRedis('Redis going away under a fleet of two processes', () => {
     await redis?.quit();
   });
 
-  it('M3: serves every request while Redis is cut (coalesced per process), reports one error per process, and coalesces across processes again once back', async () => {
+  it('M49: serves every request while Redis is cut (uncached), reports one error per process, and coalesces across processes again once back', async () => {
     const before = await burst(gateways, '/before', 20);
     expect(before.map((r) => r.status)).toEqual(Array(20).fill(200));
     expect(fetchesOf(origin, '/before')).toBe(1);

@@ -14,6 +14,7 @@ import {
 import type { SidecarConfig } from './config/keys';
 import { backendTarget } from './forward';
 import { createAdminServer } from './admin';
+import { registerCacheMetrics } from './cache-metrics';
 import { closeServer, listen } from './listen';
 import { logError, pathOf } from './log';
 import { SidecarMetrics } from './metrics';
@@ -35,6 +36,9 @@ export interface Sidecar {
 }
 
 const OFFLOAD_KINDS: readonly OffloadKind[] = ['url', 'accel', 'sendfile'];
+
+/** How long the sidecar waits for its Redis cache store before it listens anyway. */
+const READY_TIMEOUT = 5_000;
 
 /** Starts the proxy and metrics listeners; rejects (with both closed) if either cannot listen. */
 export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
@@ -73,6 +77,7 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
   });
   const uploads = new UploadRoutes(config, proxy, offload);
   const metrics = new SidecarMetrics(() => proxy.stats, OFFLOAD_KINDS);
+  if (proxy.stats.cache) registerCacheMetrics(metrics.registry, () => proxy.stats.cache!);
   if (queue) queueMetrics = new QueueMetrics(metrics.registry, () => queue);
   let draining = false;
 
@@ -135,6 +140,9 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
 
   let url: string;
   let metricsUrl: string | undefined;
+  // A Redis cache store: join the fleet before taking traffic. Redis unreachable is not
+  // fatal (the cache is skipped until it is back; its onError reports the outage).
+  await proxy.ready({ timeout: READY_TIMEOUT }).catch((err: Error) => logError(`${err.message}: starting without the shared cache`));
   try {
     url = await listen(server, config.listen, 'the proxy');
     if (config.metricsListen) metricsUrl = await listen(admin, config.metricsListen, 'metrics');
