@@ -14,7 +14,6 @@ import {
 import type { SidecarConfig } from './config/keys';
 import { backendTarget } from './forward';
 import { createAdminServer } from './admin';
-import { registerCacheMetrics } from './cache-metrics';
 import { closeServer, listen } from './listen';
 import { logError, pathOf } from './log';
 import { SidecarMetrics } from './metrics';
@@ -77,7 +76,6 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
   });
   const uploads = new UploadRoutes(config, proxy, offload);
   const metrics = new SidecarMetrics(() => proxy.stats, OFFLOAD_KINDS);
-  if (proxy.stats.cache) registerCacheMetrics(metrics.registry, () => proxy.stats.cache!);
   if (queue) queueMetrics = new QueueMetrics(metrics.registry, () => queue);
   let draining = false;
 
@@ -140,9 +138,9 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
 
   let url: string;
   let metricsUrl: string | undefined;
-  // A Redis cache store: join the fleet before taking traffic. Redis unreachable is not
-  // fatal (the cache is skipped until it is back; its onError reports the outage).
-  await proxy.ready({ timeout: READY_TIMEOUT }).catch((err: Error) => logError(`${err.message}: starting without the shared cache`));
+  // Join the fleet (the Redis connections the proxy uses) before taking traffic. Redis
+  // unreachable is not fatal: each Redis feature says how it runs without it.
+  await proxy.ready({ timeout: READY_TIMEOUT }).catch((err: Error) => logError(`${err.message}: starting anyway`));
   try {
     url = await listen(server, config.listen, 'the proxy');
     if (config.metricsListen) metricsUrl = await listen(admin, config.metricsListen, 'metrics');
