@@ -1,10 +1,10 @@
 // The Redis store: entries shared by separate processes, expiry and Vary, and Redis going away mid-run.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { request, type Reply } from '../helpers/client';
 import { recordingUpstream, type RecordingUpstream } from '../helpers/recording-upstream';
+import { prefixedKeys, removeKeys, uniquePrefix } from '../helpers/redis-keys';
 import { until } from '../helpers/wait';
 import { cacheRig, hits, type CacheRig } from './helpers';
 import { redisRelay, type RedisRelay } from './redis-relay';
@@ -13,33 +13,6 @@ const REDIS_URL = process.env.REDIS_URL;
 const ROOT = path.resolve(__dirname, '../..');
 if (!REDIS_URL) console.log('REDIS_URL is not set: skipping the Redis cache suite (CI sets it).');
 const describeRedis = REDIS_URL ? describe : describe.skip;
-
-/** A key prefix of its own per run, so parallel runs never share entries; removed afterwards. */
-function uniquePrefix(): string {
-  return `handoff-test:${randomUUID()}:`;
-}
-
-async function removeKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  for (let round = 0; round < 1_000; round++) {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-    if (cursor === '0') return;
-  }
-}
-
-async function prefixedKeys(redis: Redis, prefix: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  for (let round = 0; round < 1_000; round++) {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    found.push(...keys);
-    cursor = next;
-    if (cursor === '0') break;
-  }
-  return found;
-}
 
 interface GatewayProcess {
   child: ChildProcess;

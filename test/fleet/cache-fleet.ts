@@ -1,8 +1,6 @@
 // Gateway processes sharing one Redis cache (processes/fleet-gateway.ts), for the fleet suites.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
 import type { CacheStats } from '@handoff/core';
 import { request, type Reply } from '../helpers/client';
 import { until } from '../helpers/wait';
@@ -24,11 +22,6 @@ export interface FleetGateway {
   stop(): Promise<void>;
   /** SIGKILL, and wait for the exit. */
   kill(): Promise<void>;
-}
-
-/** A key prefix of its own per test, so runs never share entries or locks. */
-export function uniquePrefix(): string {
-  return `handoff-test:${randomUUID()}:`;
 }
 
 export async function startFleetGateway(env: { origin: string; prefix: string; redisUrl?: string; lockTimeout?: number }): Promise<FleetGateway> {
@@ -67,14 +60,4 @@ export async function startFleetGateway(env: { origin: string; prefix: string; r
     stop: () => exit('SIGTERM'),
     kill: () => exit('SIGKILL'),
   };
-}
-
-export async function removeKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  for (let round = 0; round < 1_000; round++) {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-    if (cursor === '0') return;
-  }
 }

@@ -6,7 +6,8 @@ import { recordingUpstream, type RecordingUpstream } from '../helpers/recording-
 import type { Reply } from '../helpers/client';
 import { until } from '../helpers/wait';
 import { redisRelay, type RedisRelay } from '../cache/redis-relay';
-import { REDIS_URL, describeRedis, removeKeys, startFleetGateway, uniquePrefix, type FleetGateway } from './cache-fleet';
+import { removeKeys, uniquePrefix } from '../helpers/redis-keys';
+import { REDIS_URL, describeRedis, startFleetGateway, type FleetGateway } from './cache-fleet';
 
 /** An origin answering each path after `delay` ms, cacheable, with a body naming the fetch. */
 function slowOrigin(delay: number, hang?: (path: string, n: number) => boolean): Promise<RecordingUpstream> {

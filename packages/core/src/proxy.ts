@@ -132,13 +132,7 @@ export class HandoffProxy {
    * as long as it takes). At once without Redis. Listen after it to start as a full member of a fleet.
    */
   ready(options: { timeout?: number } = {}): Promise<void> {
-    let timeout: number;
-    try {
-      timeout = duration(options.timeout, 'ready timeout', DEFAULT_READY_TIMEOUT);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return this.#engine.ready(timeout);
+    return withDuration(options.timeout, 'ready timeout', DEFAULT_READY_TIMEOUT, (timeout) => this.#engine.ready(timeout));
   }
 
   /**
@@ -147,14 +141,19 @@ export class HandoffProxy {
    * dispatcher it owns. Calling it again returns the same promise.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    let timeout: number;
-    try {
-      timeout = duration(options.timeout, 'close timeout', DEFAULT_CLOSE_TIMEOUT);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return this.#engine.close(timeout);
+    return withDuration(options.timeout, 'close timeout', DEFAULT_CLOSE_TIMEOUT, (timeout) => this.#engine.close(timeout));
   }
+}
+
+/** Runs `run` with a validated duration option; an invalid one rejects the promise instead of throwing. */
+function withDuration(value: unknown, name: string, fallback: number, run: (ms: number) => Promise<void>): Promise<void> {
+  let ms: number;
+  try {
+    ms = duration(value, name, fallback);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return run(ms);
 }
 
 /** The URL of a transfer that starts from an instruction: never asked, the instruction names its target. */
