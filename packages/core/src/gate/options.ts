@@ -17,7 +17,7 @@ export interface SharedGateOptions {
   leaseTtl?: number;
   /** Redis unreachable: 'open' admits against `concurrency` per instance, 'closed' answers 503 (HANDOFF_GATE_UNAVAILABLE). */
   whenDown?: 'open' | 'closed';
-  /** ms a Redis command may take before Redis counts as down. */
+  /** ms a Redis command may take before Redis counts as down; default 500 (at most a third of `leaseTtl`). */
   timeout?: number;
   /** Called with a `HANDOFF_GATE_UNAVAILABLE` error once per Redis outage; default: console.error. */
   onError?: (err: ProxyError) => void;
@@ -72,7 +72,8 @@ export function resolveGateOptions(value: unknown): ResolvedGateOptions | undefi
   if (whenDown !== 'open' && whenDown !== 'closed') {
     throw invalid('gate.whenDown', `gate.whenDown must be 'open' or 'closed', got ${JSON.stringify(whenDown)}`);
   }
-  const timeout = duration(o.timeout, 'gate.timeout', GATE_DEFAULTS.timeout);
+  // The default fits any TTL: a command must fail well before the lease it renews runs out.
+  const timeout = duration(o.timeout, 'gate.timeout', Math.min(GATE_DEFAULTS.timeout, Math.floor(leaseTtl / 3)));
   if (timeout < 1 || timeout > leaseTtl / 3) {
     throw invalid('gate.timeout', `gate.timeout must be from 1 ms to a third of gate.leaseTtl (${Math.floor(leaseTtl / 3)} ms), got ${timeout}`);
   }
