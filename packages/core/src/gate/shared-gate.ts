@@ -4,15 +4,7 @@ import type { GateStats } from '../types';
 import { queueFull, queueTimedOut, type ConcurrencyGate, type Waiter } from './admission';
 import { LeaseStore, type Acquired } from './lease-store';
 import type { ResolvedGateOptions } from './options';
-
-interface Entry {
-  waiter: Waiter;
-  /** Its ticket in the fleet's queue, and its lease's id once admitted. */
-  id: string;
-  timer: NodeJS.Timeout | undefined;
-  /** Whether the ticket went to Redis: leaving then withdraws it there. */
-  sent: boolean;
-}
+import { Waiting, type Entry } from './waiting';
 
 /** `connecting`: not yet ready (waiters wait); `up`: admissions go through Redis; `down`: `whenDown` decides. */
 type Connection = 'connecting' | 'up' | 'down';
@@ -38,8 +30,7 @@ type Connection = 'connecting' | 'up' | 'down';
 export class SharedGate implements ConcurrencyGate {
   readonly #options: ResolvedGateOptions;
   readonly #store: LeaseStore;
-  readonly #queue = new Map<Waiter, Entry>();
-  readonly #tickets = new Map<string, Entry>();
+  readonly #queue = new Waiting();
   /** Leases of running transfers, oldest first; `#untaken` are those admitted while Redis was down. */
   readonly #held = new Set<string>();
   readonly #untaken = new Set<string>();
@@ -110,17 +101,16 @@ export class SharedGate implements ConcurrencyGate {
     }
     const entry: Entry = { waiter, id: this.#newId(), timer: undefined, sent: false };
     if (this.queueTimeout > 0) entry.timer = setTimeout(() => this.#timedOut(entry), this.queueTimeout);
-    this.#queue.set(waiter, entry);
-    this.#tickets.set(entry.id, entry);
+    this.#queue.add(entry);
     if (this.#connection === 'up') this.#acquire();
     return false;
   }
 
   leave(waiter: Waiter): boolean {
-    const entry = this.#queue.get(waiter);
+    const entry = this.#queue.of(waiter);
     if (!entry) return false;
     // An admission already on its way finds no entry and gives the lease back (#admit).
-    this.#remove(entry);
+    this.#queue.remove(entry);
     if (entry.sent) this.#giveBack([entry.id]);
     return true;
   }
@@ -139,8 +129,8 @@ export class SharedGate implements ConcurrencyGate {
 
   rejectAll(err: () => ProxyError): void {
     const sent: string[] = [];
-    for (const entry of [...this.#queue.values()]) {
-      this.#remove(entry);
+    for (const entry of this.#queue.all()) {
+      this.#queue.remove(entry);
       if (entry.sent) sent.push(entry.id);
       entry.waiter.reject(err());
     }
@@ -164,15 +154,8 @@ export class SharedGate implements ConcurrencyGate {
     this.#untaken.add(id);
   }
 
-  #remove(entry: Entry): void {
-    clearTimeout(entry.timer);
-    this.#queue.delete(entry.waiter);
-    this.#tickets.delete(entry.id);
-  }
-
   #timedOut(entry: Entry): void {
-    if (this.#queue.get(entry.waiter) !== entry) return;
-    this.#remove(entry);
+    if (!this.#queue.remove(entry)) return;
     if (entry.sent) this.#giveBack([entry.id]);
     entry.waiter.reject(queueTimedOut(this.queueTimeout, entry.waiter));
   }
@@ -194,7 +177,7 @@ export class SharedGate implements ConcurrencyGate {
         this.#again = false;
         if (this.#connection !== 'up' || this.#queue.size === 0 || this.#closed) return;
         // Sent tickets come first: every entry queued before a call was sent in it.
-        const entries = [...this.#queue.values()];
+        const entries = this.#queue.all();
         const known = entries.filter((entry) => entry.sent);
         const tickets = [...known, ...entries.filter((entry) => !entry.sent)].map((entry) => entry.id);
         for (const entry of entries) entry.sent = true;
@@ -215,19 +198,19 @@ export class SharedGate implements ConcurrencyGate {
   #admit({ admitted, full }: Acquired): void {
     const orphans: string[] = [];
     for (const id of admitted) {
-      const entry = this.#tickets.get(id);
+      const entry = this.#queue.byId(id);
       if (!entry) {
         orphans.push(id);
         continue;
       }
-      this.#remove(entry);
+      this.#queue.remove(entry);
       this.#held.add(id);
       entry.waiter.admit();
     }
     for (const id of full) {
-      const entry = this.#tickets.get(id);
+      const entry = this.#queue.byId(id);
       if (!entry) continue;
-      this.#remove(entry);
+      this.#queue.remove(entry);
       entry.waiter.reject(queueFull(this.maxQueue, entry.waiter));
     }
     if (orphans.length > 0) this.#giveBack(orphans);
@@ -291,8 +274,8 @@ export class SharedGate implements ConcurrencyGate {
       whenDown === 'open' ? `admitting against the local limit of ${this.concurrency} until it recovers` : 'answering 503 until it recovers';
     this.#options.onError(new ProxyError('HANDOFF_GATE_UNAVAILABLE', `Shared gate ${JSON.stringify(key)}: Redis failed (${reason}); ${meanwhile}`, { cause }));
     if (whenDown === 'open') return this.#admitLocally();
-    for (const entry of [...this.#queue.values()]) {
-      this.#remove(entry);
+    for (const entry of this.#queue.all()) {
+      this.#queue.remove(entry);
       entry.waiter.reject(this.#unavailable(entry.waiter));
     }
   }
@@ -301,10 +284,9 @@ export class SharedGate implements ConcurrencyGate {
   #admitLocally(): void {
     if (this.#options.whenDown !== 'open') return;
     while (this.#held.size < this.concurrency) {
-      const next = this.#queue.values().next();
-      if (next.done) return;
-      const entry = next.value;
-      this.#remove(entry);
+      const entry = this.#queue.first();
+      if (!entry) return;
+      this.#queue.remove(entry);
       this.#holdUntaken(entry.id);
       entry.waiter.admit();
     }
