@@ -36,6 +36,8 @@ export interface CountingOrigin extends Running {
   readonly served: number;
   /** Answers every held request and, from now on, every new one at once. */
   releaseAll(): void;
+  /** Starts measuring maxActive again from the requests open now. */
+  resetMax(): void;
 }
 
 /**
@@ -83,6 +85,9 @@ export async function countingOrigin(holdMs: number | 'hold'): Promise<CountingO
     releaseAll() {
       holding = false;
       for (const res of [...held]) answer(res);
+    },
+    resetMax() {
+      maxActive = active;
     },
   };
 }

@@ -1,6 +1,9 @@
 // RELIABILITY M48: one concurrency limit shared by gateway processes through Redis, measured
 // at the origin, and the slots of a process killed with SIGKILL coming back within the lease TTL.
+// RELIABILITY M49: the same processes with Redis cut mid-run ('open'): served throughout, one
+// error each, the shared limit again once Redis is back.
 import { Redis } from 'ioredis';
+import { redisRelay } from '../cache/redis-relay';
 import type { Reply } from '../helpers/client';
 import { until } from '../helpers/wait';
 import {
@@ -43,6 +46,12 @@ describeRedis('a concurrency gate shared by three processes through Redis', () =
   afterAll(async () => {
     await redis.quit();
   });
+
+  /** Leases whose expiry (by Redis's clock) has not passed. */
+  const liveLeases = async () => {
+    const [seconds, micros] = await redis.time();
+    return redis.zcount(gateKeys(key).holders, `(${Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)}`, '+inf');
+  };
 
   const start = (env: Record<string, string>) =>
     Promise.all(['a', 'b', 'c'].map((name) => startGateway(name, { ORIGIN: origin!.url, GATE_REDIS: REDIS_URL!, GATE_KEY: key, ...env })));
@@ -106,5 +115,53 @@ describeRedis('a concurrency gate shared by three processes through Redis', () =
       timeout: leaseTtl + 3_000,
     });
     for (const g of survivors) expect(g.output()).not.toMatch(/gate-error/);
+  }, 90_000);
+
+  it("keeps serving while Redis is cut mid-run ('open'), each process reporting it once, and shares the limit again once it is back", async () => {
+    const relay = await redisRelay(REDIS_URL!);
+    try {
+      origin = await countingOrigin(100);
+      gateways = await Promise.all(
+        ['a', 'b', 'c'].map((name) =>
+          startGateway(name, {
+            ORIGIN: origin!.url,
+            GATE_REDIS: `redis://127.0.0.1:${relay.port}`,
+            GATE_KEY: key,
+            CONCURRENCY: '5',
+            MAX_QUEUE: '60',
+            QUEUE_TIMEOUT: '60000',
+            LEASE_TTL: '1500',
+            WHEN_DOWN: 'open',
+          }),
+        ),
+      );
+      const burst = (tag: string) => Promise.all(Array.from({ length: 30 }, (_, i) => gateways[i % 3]!.get(`/${tag}/${i}`)));
+      const first = burst('before');
+      await until(() => origin!.served >= 5, 'the first transfers done', { every: 5 });
+      relay.cut();
+      const during = burst('during');
+      expect((await first).map((r) => r.status)).toEqual(Array(30).fill(200));
+      expect((await during).map((r) => r.status)).toEqual(Array(30).fill(200));
+      for (const g of gateways) {
+        await until(() => /gate-error/.test(g.output()), `${g.name} reporting the outage`, { every: 10 });
+        expect(g.output().match(/gate-error HANDOFF_GATE_UNAVAILABLE/g)).toHaveLength(1);
+      }
+
+      relay.restore();
+      for (const g of gateways) await until(async () => (await g.stats()).gate!.redisUp, `${g.name} back on Redis`, { every: 50, timeout: 15_000 });
+      // Leases given back during the outage could not be removed: by Redis's clock they have expired within the TTL.
+      await until(async () => (await liveLeases()) === 0, 'no lease left alive in Redis', { every: 50, timeout: 5_000 });
+      origin.resetMax();
+      expect((await burst('after')).map((r) => r.status)).toEqual(Array(30).fill(200));
+      expect(origin.maxActive).toBeLessThanOrEqual(5);
+      for (const g of gateways) {
+        expect(g.output().match(/gate-error/g)).toHaveLength(1);
+        expect((await g.stats()).gate).toMatchObject({ redisOutages: 1, redisUp: true });
+      }
+    } finally {
+      await Promise.all(gateways.map((g) => stop(g.child)));
+      gateways = [];
+      await relay.close();
+    }
   }, 90_000);
 });
