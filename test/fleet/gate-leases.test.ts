@@ -152,4 +152,23 @@ describeRedis('shared gate leases in Redis', () => {
     expect(await holders()).toBe(0);
     expect(await queueLength()).toBe(0);
   });
+
+  it("uses a caller's ioredis client as it is and leaves it open on close", async () => {
+    const client = new Redis(REDIS_URL!);
+    try {
+      const g = new SharedGate(1, 10, 0, resolveGateOptions({ redis: client, key })!);
+      await until(() => g.stats.redisUp, 'the gate on the caller\'s client');
+      const w = waiter('own-client');
+      g.enter(w);
+      await until(() => w.admitted, 'admitted');
+      expect(await holders()).toBe(1);
+      g.release();
+      await g.close();
+      expect(client.status).toBe('ready');
+      expect(await client.ping()).toBe('PONG');
+      expect(await holders()).toBe(0);
+    } finally {
+      await client.quit();
+    }
+  });
 });
