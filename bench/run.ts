@@ -139,7 +139,7 @@ async function main(): Promise<void> {
   checkOpenFiles();
   const nginx = settings.noNginx ? null : findNginx();
   const load = wrk ? wrkGenerator(wrk) : autocannonGenerator();
-  const contenders = CONTENDERS.filter((c) => (!c.nginx || nginx) && (!settings.only || settings.only.includes(c.id)));
+  const contenders = CONTENDERS.filter((c) => (!c.nginx || nginx) && (settings.only ? settings.only.includes(c.id) : !c.optIn));
 
   fs.mkdirSync(WORK_DIR, { recursive: true });
   ensureBodies();

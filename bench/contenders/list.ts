@@ -9,6 +9,8 @@ export interface ContenderSpec {
   nginx?: true;
   /** the scenarios it runs in; default: all but `cache`, which only the contenders naming it run */
   scenarios?: readonly string[];
+  /** runs only when BENCH_ONLY names it (it needs something the full run does not have, like Redis) */
+  optIn?: true;
 }
 
 export const RELAY = 'relay';
@@ -33,6 +35,9 @@ export const CONTENDERS: ContenderSpec[] = [
   { id: 'nginx', label: 'nginx proxy_pass', nginx: true },
   { id: 'handoff-cache', label: 'handoff with cache: true', file: 'contenders/handoff-cache.ts', scenarios: ['cache'] },
   { id: 'undici-cache', label: 'undici cache interceptor (direct)', file: 'contenders/undici-cache.ts', scenarios: ['cache'] },
+  // The shared gate's cost (docs/shared-gate.md): BENCH_ONLY=gate-local,gate-shared BENCH_SCENARIOS=latency, with REDIS_URL.
+  { id: 'gate-local', label: 'handoff, local gate', file: 'contenders/handoff-gate.ts', env: { GATE: 'local' }, scenarios: ['latency'], optIn: true },
+  { id: 'gate-shared', label: 'handoff, shared gate (Redis)', file: 'contenders/handoff-gate.ts', env: { GATE: 'shared' }, scenarios: ['latency'], optIn: true },
 ];
 
 /** The origin hit directly: the reference for added latency, and the ceiling of origin + load generator. */

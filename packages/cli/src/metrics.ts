@@ -47,6 +47,36 @@ export class SidecarMetrics {
         this.set(stats().queued);
       },
     });
+    new Gauge({
+      name: 'handoff_gate_leases_held',
+      help: 'Leases of the shared gate (gate.redis) this process holds in Redis.',
+      registers,
+      collect() {
+        this.set(stats().gate?.leasesHeld ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'handoff_gate_redis_up',
+      help: 'Whether the shared gate admits through Redis now (1), or per gate.whenDown because Redis is unreachable (0); 1 without a shared gate.',
+      registers,
+      collect() {
+        this.set(stats().gate?.redisUp === false ? 0 : 1);
+      },
+    });
+    // Counted by the core; the counters follow its totals.
+    const total = (name: string, help: string, read: (gate: NonNullable<ProxyStats['gate']>) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const gate = stats().gate;
+          this.reset();
+          if (gate) this.inc(read(gate));
+        },
+      });
+    total('handoff_gate_leases_expired_total', 'Shared gate leases that renewal found gone (a pause or outage longer than gate.leaseTtl) and took again.', (g) => g.leasesExpired);
+    total('handoff_gate_redis_outages_total', "Times the shared gate's Redis started failing (each logged once).", (g) => g.redisOutages);
     this.#bytes = new Counter({ name: 'handoff_response_bytes_total', help: 'Response body bytes written to clients.', registers });
     this.#headers = new Histogram({
       name: 'handoff_upstream_headers_seconds',

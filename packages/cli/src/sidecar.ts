@@ -73,6 +73,17 @@ export async function startSidecar(config: SidecarConfig): Promise<Sidecar> {
     rateLimit: config.rateLimit,
     retryAfter: config.retryAfter,
     xForwarded: config.xForwarded,
+    ...(config.gate.redis
+      ? {
+          gate: {
+            redis: config.gate.redis,
+            key: config.gate.key,
+            leaseTtl: config.gate.leaseTtl,
+            whenDown: config.gate.whenDown,
+            onError: (err: ProxyError) => logError(err.message),
+          },
+        }
+      : {}),
   });
   const uploads = new UploadRoutes(config, proxy, offload);
   const metrics = new SidecarMetrics(() => proxy.stats, OFFLOAD_KINDS);

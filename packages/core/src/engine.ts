@@ -1,7 +1,9 @@
 import { Agent, type Dispatcher } from 'undici';
 import { HttpCache } from './cache/http-cache';
 import { ProxyError } from './errors';
+import type { ConcurrencyGate } from './gate/admission';
 import { Gate } from './gate/gate';
+import { SharedGate } from './gate/shared-gate';
 import type { ResolvedCall, ResolvedProxyOptions } from './options/resolve';
 import { TransferList } from './transfer/list';
 import type { Transfer, TransferHost } from './transfer/transfer';
@@ -22,7 +24,8 @@ const UPSTREAM_HIGH_WATER_MARK = 16 * 1024;
  */
 export class Engine implements TransferHost {
   readonly options: ResolvedProxyOptions;
-  readonly gate: Gate;
+  readonly gate: ConcurrencyGate;
+  readonly #shared: SharedGate | undefined;
   readonly allow: AllowPolicy | undefined;
   readonly cache: HttpCache | undefined;
   /** The dispatcher requests go through: the base one, composed with undici fixes (upstream/not-modified.ts). */
@@ -38,7 +41,9 @@ export class Engine implements TransferHost {
 
   constructor(options: ResolvedProxyOptions) {
     this.options = options;
-    this.gate = new Gate(options.concurrency, options.maxQueue, options.queueTimeout);
+    const { concurrency, maxQueue, queueTimeout } = options;
+    this.#shared = options.gate ? new SharedGate(concurrency, maxQueue, queueTimeout, options.gate) : undefined;
+    this.gate = this.#shared ?? new Gate(concurrency, maxQueue, queueTimeout);
     this.allow = options.allow ? new AllowPolicy(options.allow) : undefined;
     this.#owned = !options.dispatcher;
     // The owned Agent's connect timeout is the default one; a per-call connectTimeout is
@@ -60,6 +65,7 @@ export class Engine implements TransferHost {
       closing: this.closing,
     };
     if (this.cache) stats.cache = this.cache.stats;
+    if (this.#shared) stats.gate = this.#shared.stats;
     return stats;
   }
 
@@ -144,6 +150,7 @@ export class Engine implements TransferHost {
     if (this.#owned) await this.#base.close();
     await this.#strict?.agent.close();
     await this.cache?.close();
+    await this.gate.close();
   }
 
   #watch<T extends Dispatcher>(dispatcher: T): T {

@@ -45,6 +45,8 @@ export const ERROR_STATUS = {
   HANDOFF_CLIENT_ABORTED: 499,
   /** Reported through cache.onError only: a store failure never reaches a client. */
   HANDOFF_CACHE_STORE: 503,
+  /** The shared gate's Redis is unreachable and `gate.whenDown` is 'closed'; also reported once per outage through gate.onError. */
+  HANDOFF_GATE_UNAVAILABLE: 503,
   /** A request for later delivery could not be stored (the queue's database is unreachable or failed): never answered 202. */
   HANDOFF_STORE_UNAVAILABLE: 503,
   /** An Idempotency-Key already used for a request with another method, URL or body (RELIABILITY H36). */

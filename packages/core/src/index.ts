@@ -5,6 +5,7 @@ export { DEFAULTS } from './options/defaults';
 export type {
   CacheStats,
   CloseOptions,
+  GateStats,
   DeferredRequest,
   ErrorAnswer,
   ForwardHeaders,
@@ -25,6 +26,7 @@ export type {
   TransferSettings,
 } from './types';
 export type { CacheOptions, RedisStoreOptions } from './cache/options';
+export type { SharedGateOptions } from './gate/options';
 export type { CacheStatus } from './cache/trace';
 export type { AllowOption } from './upstream/allow';
 export { DEFAULT_KEEP_HEADERS, isAccelBase, isAccelPrefix, validateOffloadRules, type OffloadKind, type OffloadRules } from './offload/rules';

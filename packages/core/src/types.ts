@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { CacheOptions } from './cache/options';
+import type { SharedGateOptions } from './gate/options';
 import type { ProxyError } from './errors';
 import type { OffloadKind, OffloadRules } from './offload/rules';
 import type { AllowOption } from './upstream/allow';
@@ -122,6 +123,8 @@ export interface ProxyOptions extends TransferSettings {
   allow?: AllowOption;
   /** RFC 9111 shared caching of GET/HEAD responses: true for the in-memory defaults, or cache options. */
   cache?: boolean | CacheOptions;
+  /** A concurrency limit shared through Redis by every instance with the same key (docs/shared-gate.md); default: this process only. */
+  gate?: SharedGateOptions;
   /** The durable queue behind `proxy.later()` and calls with `overflow: 'queue'` (`@handoff/queue` implements it). */
   queue?: RequestQueue;
 }
@@ -200,6 +203,21 @@ export interface ProxyStats {
   closing: boolean;
   /** Present when the proxy has a cache. */
   cache?: CacheStats;
+  /** Present when the gate is shared through Redis (the `gate` option). */
+  gate?: GateStats;
+}
+
+/** Shared gate counters, part of `proxy.stats`. */
+export interface GateStats {
+  shared: true;
+  /** Leases this instance holds in Redis now (transfers admitted while Redis was down hold none until it is back). */
+  leasesHeld: number;
+  /** Leases so far that renewal found gone (expired during a pause or an outage longer than the TTL) and took again. */
+  leasesExpired: number;
+  /** Times so far Redis started failing (each reported once through `gate.onError`). */
+  redisOutages: number;
+  /** Whether admissions go through Redis now. */
+  redisUp: boolean;
 }
 
 /** Cache counters, part of `proxy.stats`. */

@@ -47,6 +47,13 @@ export interface SidecarConfig {
     keepHeaders: string[];
     followRedirects: number;
   };
+  /** The concurrency limit shared through Redis by every sidecar with the same key; redis '' keeps it per process. */
+  gate: {
+    redis: string;
+    key: string;
+    leaseTtl: number;
+    whenDown: 'open' | 'closed';
+  };
   /** Requests answered 202 and delivered later through the queue. */
   async: AsyncRule[];
   queue: {
@@ -84,6 +91,14 @@ function asyncRule(value: unknown): AsyncRule {
   const match = typeof value === 'string' ? /^([A-Za-z]+)\s+(\/\S*)$/.exec(value.trim()) : null;
   if (!match || !isToken(match[1]!)) throw new ConfigError(`must be a method and a path prefix, like "POST /webhooks/", got ${JSON.stringify(value)}`);
   return { method: match[1]!.toUpperCase(), prefix: match[2]! };
+}
+
+function redisUrl(value: unknown): string {
+  if (value === '' || value == null) return '';
+  if (typeof value !== 'string' || !/^rediss?:\/\/\S+$/.test(value.trim())) {
+    throw new ConfigError(`must be a redis:// or rediss:// URL, or empty for a limit per process, got ${JSON.stringify(value)}`);
+  }
+  return value.trim();
 }
 
 function databaseUrl(value: unknown): string {
@@ -196,6 +211,32 @@ export const KEYS: readonly KeyDef[] = [
     fallback: '0',
     help: "redirects of an offload target to follow, each re-checked against the allow-list (0: relay them)",
     parse: (v) => integer(v, 0),
+  },
+  {
+    key: 'gate.redis',
+    arg: 'url',
+    fallback: '',
+    help: 'Redis (redis://…) through which every sidecar with the same gate.key shares one concurrency limit; empty: the limit is per process',
+    parse: redisUrl,
+  },
+  { key: 'gate.key', arg: 'name', fallback: 'handoff:gate', help: 'names the shared limit: sidecars with the same key share concurrency', parse: nonEmpty },
+  {
+    key: 'gate.leaseTtl',
+    arg: 'duration',
+    fallback: '10s',
+    help: "how long a shared slot is leased (renewed while its transfer runs); a killed sidecar's slots come back within it (1s to 10m)",
+    parse: (v) => {
+      const ms = duration(v);
+      if (ms < 1_000 || ms > 600_000) throw new ConfigError(`must be from 1s to 10m, got ${JSON.stringify(v)}`);
+      return ms;
+    },
+  },
+  {
+    key: 'gate.whenDown',
+    arg: 'open|closed',
+    fallback: 'open',
+    help: "Redis unreachable: 'open' admits against concurrency in each sidecar, 'closed' answers 503",
+    parse: (v) => choice(v, ['open', 'closed'] as const),
   },
   {
     key: 'async',

@@ -1,12 +1,5 @@
-import { ProxyError } from '../errors';
-
-/** A transfer waiting for a slot: `admit` runs when one is free, `reject` when it may no longer wait. */
-export interface Waiter {
-  admit(): void;
-  reject(err: ProxyError): void;
-  /** Names the request in error messages. */
-  describe(): string;
-}
+import type { ProxyError } from '../errors';
+import { queueFull, queueTimedOut, type ConcurrencyGate, type Waiter } from './admission';
 
 interface Entry {
   waiter: Waiter;
@@ -17,7 +10,7 @@ interface Entry {
  * A counting semaphore with a bounded FIFO queue and a bounded wait.
  * Holders must call `release()` exactly once; the Transfer guards that.
  */
-export class Gate {
+export class Gate implements ConcurrencyGate {
   #inFlight = 0;
   #queue = new Map<Waiter, Entry>();
 
@@ -45,16 +38,14 @@ export class Gate {
       return true;
     }
     if (this.#queue.size >= this.maxQueue) {
-      waiter.reject(new ProxyError('HANDOFF_QUEUE_FULL', `Proxy queue is full (${this.maxQueue} waiting): ${waiter.describe()}`));
+      waiter.reject(queueFull(this.maxQueue, waiter));
       return false;
     }
     const entry: Entry = { waiter, timer: undefined };
     if (this.queueTimeout > 0) {
       entry.timer = setTimeout(() => {
         this.#queue.delete(waiter);
-        waiter.reject(
-          new ProxyError('HANDOFF_QUEUE_TIMEOUT', `Waited ${this.queueTimeout} ms for a proxy slot: ${waiter.describe()}`),
-        );
+        waiter.reject(queueTimedOut(this.queueTimeout, waiter));
       }, this.queueTimeout);
     }
     this.#queue.set(waiter, entry);
@@ -92,4 +83,7 @@ export class Gate {
       entry.waiter.reject(err());
     }
   }
+
+  /** Nothing is held outside this process. */
+  async close(): Promise<void> {}
 }

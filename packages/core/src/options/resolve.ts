@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { resolveCacheOptions, type ResolvedCacheOptions } from '../cache/options';
 import { ProxyError } from '../errors';
+import { resolveGateOptions, type ResolvedGateOptions } from '../gate/options';
 import { isFieldValue, isOriginForm, isToken } from '../http/syntax';
 import { resolveOffloadRules, type ResolvedOffloadRules } from '../offload/rules';
 import type {
@@ -53,6 +54,7 @@ export interface ResolvedProxyOptions extends ResolvedSettings {
   dispatcher: Dispatcher | undefined;
   allow: AllowOption | undefined;
   cache: ResolvedCacheOptions | undefined;
+  gate: ResolvedGateOptions | undefined;
   queue: RequestQueue | undefined;
 }
 
@@ -176,6 +178,7 @@ export function resolveProxyOptions(options: ProxyOptions = {}): ResolvedProxyOp
     dispatcher: dispatcher ?? undefined,
     allow: options.allow ?? undefined,
     cache: resolveCacheOptions(options.cache),
+    gate: resolveGateOptions(options.gate),
     queue: requestQueue(options.queue),
   };
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ProxyError, describeTarget, toProxyError } from '../errors';
-import type { Gate, Waiter } from '../gate/gate';
+import type { ConcurrencyGate, Waiter } from '../gate/admission';
 import type { Instruction } from '../offload/instruction';
 import { fromBackend, targetSource, type Offload } from '../offload/performer';
 import type { OffloadStart } from '../offload/start';
@@ -26,7 +26,7 @@ import { HOLDS_SLOT, type State } from './state';
 
 /** What a transfer needs from the proxy that runs it. */
 export interface TransferHost extends UpstreamContext, BufferBudget {
-  readonly gate: Gate;
+  readonly gate: ConcurrencyGate;
   readonly closing: boolean;
   settled(transfer: Transfer): void;
 }
