@@ -125,7 +125,7 @@ describe('proxy.ready()', () => {
     const port = await closedPort();
     const proxy = createProxy({ cache: { store: { redis: `redis://127.0.0.1:${port}`, keyPrefix: 'handoff-test:' }, onError: () => {} } });
     try {
-      await expect(proxy.ready({ timeout: 300 })).rejects.toMatchObject({ code: 'HANDOFF_CACHE_STORE', message: 'Redis not connected within 300 ms (proxy.ready)' });
+      await expect(proxy.ready({ timeout: 300 })).rejects.toMatchObject({ code: 'HANDOFF_CACHE_STORE', message: 'Redis not connected within 300 ms (proxy.ready): the cache store' });
     } finally {
       await proxy.close();
     }

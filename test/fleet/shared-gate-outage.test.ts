@@ -146,3 +146,30 @@ describeRedis('the shared gate when Redis is unreachable', () => {
     expect(stats().inFlight).toBe(0);
   });
 });
+
+describeRedis('proxy.ready() with a shared gate', () => {
+  it('resolves once the gate is connected and subscribed', async () => {
+    const { createProxy } = await import('@handoff/core');
+    const proxy = createProxy({ concurrency: 2, gate: { redis: REDIS_URL!, key: uniqueKey() } });
+    try {
+      await expect(proxy.ready({ timeout: 5_000 })).resolves.toBeUndefined();
+      expect(proxy.stats.gate).toMatchObject({ shared: true, redisUp: true });
+    } finally {
+      await proxy.close({ timeout: 0 });
+    }
+  });
+
+  it('rejects with HANDOFF_GATE_UNAVAILABLE naming the gate when Redis is not reached in time', async () => {
+    const { createProxy } = await import('@handoff/core');
+    const port = await closedPort();
+    const proxy = createProxy({ gate: { redis: `redis://127.0.0.1:${port}`, key: uniqueKey(), onError: () => {} } });
+    try {
+      await expect(proxy.ready({ timeout: 300 })).rejects.toMatchObject({
+        code: 'HANDOFF_GATE_UNAVAILABLE',
+        message: 'Redis not connected within 300 ms (proxy.ready): the shared gate',
+      });
+    } finally {
+      await proxy.close({ timeout: 0 });
+    }
+  });
+});

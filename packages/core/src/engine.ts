@@ -112,11 +112,21 @@ export class Engine implements TransferHost {
 
   /** Resolves once the Redis connections the proxy uses are in place; rejects after `timeout` ms (0: waits as long as it takes). */
   async ready(timeout: number): Promise<void> {
-    const connected = Promise.all([this.cache?.ready()]);
+    const pending = new Set<'cache' | 'gate'>();
+    const track = (name: 'cache' | 'gate', connected: Promise<void> | undefined) => {
+      if (!connected) return undefined;
+      pending.add(name);
+      return connected.then(() => void pending.delete(name));
+    };
+    const connected = Promise.all([track('cache', this.cache?.ready()), track('gate', this.#shared?.ready())]);
     if (timeout === 0) return void (await connected);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ProxyError('HANDOFF_CACHE_STORE', `Redis not connected within ${timeout} ms (proxy.ready)`)), timeout);
+      timer = setTimeout(() => {
+        const names = [...pending].map((name) => (name === 'cache' ? 'the cache store' : 'the shared gate')).join(' and ');
+        const code = pending.has('gate') ? 'HANDOFF_GATE_UNAVAILABLE' : 'HANDOFF_CACHE_STORE';
+        reject(new ProxyError(code, `Redis not connected within ${timeout} ms (proxy.ready): ${names}`));
+      }, timeout);
     });
     try {
       await Promise.race([connected, late]);

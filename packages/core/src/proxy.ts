@@ -126,10 +126,12 @@ export class HandoffProxy {
   }
 
   /**
-   * Resolves once every Redis connection the proxy uses is in place: the cache store's,
+   * Resolves once every Redis connection the proxy uses is in place: the cache store's
    * and the fleet lock's subscription (until then, misses are coalesced per instance
-   * only). Rejects with HANDOFF_CACHE_STORE after `timeout` ms (default 10 000; 0 waits
-   * as long as it takes). At once without Redis. Listen after it to start as a full member of a fleet.
+   * only), the shared gate's and its subscription. Rejects after `timeout` ms (default
+   * 10 000; 0 waits as long as it takes) with HANDOFF_GATE_UNAVAILABLE when the gate is
+   * not connected, else HANDOFF_CACHE_STORE. At once without Redis. Listen after it to
+   * start as a full member of a fleet.
    */
   ready(options: { timeout?: number } = {}): Promise<void> {
     return withDuration(options.timeout, 'ready timeout', DEFAULT_READY_TIMEOUT, (timeout) => this.#engine.ready(timeout));

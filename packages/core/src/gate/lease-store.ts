@@ -35,6 +35,9 @@ export class LeaseStore {
   readonly #keys: string[];
   readonly #channel: string;
   readonly #settings: LeaseStoreSettings;
+  #onSubscribed: (() => void) | undefined;
+  /** Resolves once the subscribed connection listens for freed slots (proxy.ready()). */
+  readonly subscribed = new Promise<void>((resolve) => (this.#onSubscribed = resolve));
 
   constructor(settings: LeaseStoreSettings) {
     this.#settings = settings;
@@ -58,6 +61,12 @@ export class LeaseStore {
 
   get ready(): boolean {
     return this.client.status === 'ready';
+  }
+
+  /** Resolves once the command connection is ready (at once when it is). */
+  connected(): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    return new Promise((resolve) => this.client.once('ready', () => resolve()));
   }
 
   async acquire(limit: number, ttl: number, room: number, known: number, tickets: readonly string[]): Promise<Acquired> {
@@ -111,6 +120,7 @@ export class LeaseStore {
   async #subscribe(): Promise<void> {
     try {
       await this.#subscriber.subscribe(this.#channel);
+      this.#onSubscribed?.();
       this.#settings.onFree();
     } catch {
       // Not subscribed: the renewal timer still retries waiters.

@@ -73,6 +73,12 @@ export class SharedGate implements ConcurrencyGate {
     return this.#queue.size;
   }
 
+  /** Both connections in place: commands, and the subscription that hears of freed slots. */
+  async ready(): Promise<void> {
+    await this.#store.connected();
+    await this.#store.subscribed;
+  }
+
   get stats(): GateStats {
     return {
       shared: true,
