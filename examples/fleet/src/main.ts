@@ -1,5 +1,6 @@
 // Starts a slow origin and three instances on one Redis, sends a burst of requests for a
-// new key spread over the instances, prints how many reached the origin, and stops.
+// new key spread over the instances and prints how many reached the origin, then a burst for
+// distinct keys and prints the most the origin saw at once (the shared limit), and stops.
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -11,6 +12,8 @@ import { startOrigin } from './origin';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const INSTANCES = 3;
 const BURST = 30;
+/** The instances' `concurrency`, shared through the gate. */
+const SHARED_LIMIT = 4;
 
 interface Instance {
   name: string;
@@ -85,8 +88,12 @@ async function main(): Promise<void> {
     }
     const again = await get(`${instances[0]!.url}/reports/42`);
     console.log(`and once more: x-cache ${again.cache}, origin fetches still ${origin.fetches.get('/reports/42')}`);
-    // A fleet that fetched more than once, or served different bodies, did not coalesce.
-    if (origin.fetches.get('/reports/42') !== 1 || bodies.size !== 1) process.exitCode = 1;
+
+    const distinct = 24;
+    const spread = await Promise.all(Array.from({ length: distinct }, (_, n) => get(`${instances[n % INSTANCES]!.url}/reports/${100 + n}`)));
+    console.log(`${distinct} concurrent requests for distinct reports: statuses ${[...new Set(spread.map((r) => r.status))].join(', ')}, the origin answered at most ${origin.peak()} at once (the shared limit is ${SHARED_LIMIT}; with a limit per instance, ${INSTANCES} × ${SHARED_LIMIT} = ${INSTANCES * SHARED_LIMIT})`);
+    // A fleet that fetched more than once, served different bodies, or let more than the limit through is broken.
+    if (origin.fetches.get('/reports/42') !== 1 || bodies.size !== 1 || origin.peak() > SHARED_LIMIT) process.exitCode = 1;
   } finally {
     await Promise.all(instances.map(async ({ child }) => {
       child.kill('SIGTERM');
@@ -94,7 +101,8 @@ async function main(): Promise<void> {
     }));
     await origin.close();
     const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${keyPrefix}*`);
+    // The cache's keys start with the prefix; the gate's are `{<prefix>gate}:…` (a hash tag).
+    const keys = [...(await redis.keys(`${keyPrefix}*`)), ...(await redis.keys(`{${keyPrefix}gate}*`))];
     if (keys.length > 0) await redis.del(...keys);
     await redis.quit();
   }
