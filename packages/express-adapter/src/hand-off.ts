@@ -64,7 +64,7 @@ export async function handOff(
  * it is not one of the headers the app chose to keep, so it is dropped from proxied responses.
  */
 function takePoweredBy(res: Response): string | undefined {
-  if (res.getHeader('x-powered-by') !== 'Express') return undefined;
+  if (res.headersSent || res.getHeader('x-powered-by') !== 'Express') return undefined;
   res.removeHeader('x-powered-by');
   return 'Express';
 }
