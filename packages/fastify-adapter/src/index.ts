@@ -66,9 +66,17 @@ declare module 'fastify' {
  * proxy when the app closes.
  */
 const plugin: FastifyPluginCallback<HandoffPluginOptions> = (app, options, done) => {
-  const { proxy: proxyOptions, closeTimeout, offload } = splitOptions(options as Record<string, unknown>);
-  if (offload !== undefined) validateOffloadRules(offload);
-  const proxy = createProxy(proxyOptions);
+  let proxy: HandoffProxy;
+  let split: ReturnType<typeof splitOptions>;
+  try {
+    split = splitOptions(options as Record<string, unknown>);
+    if (split.offload !== undefined) validateOffloadRules(split.offload);
+    proxy = createProxy(split.proxy);
+  } catch (err) {
+    // Thrown, it would escape avvio and leave the plugin never started.
+    return done(err as Error);
+  }
+  const { proxy: proxyOptions, closeTimeout, offload } = split;
   const mode = proxyOptions.mode ?? DEFAULTS.mode;
 
   app.decorate('handoff', proxy);
