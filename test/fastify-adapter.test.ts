@@ -80,13 +80,19 @@ describe('@handoff/fastify: reply.proxyFetch', () => {
   });
 
   it('refuses bad arguments before the hijack, so Fastify answers them, and undoes the copied headers', async () => {
+    let rawHadHeader: boolean | undefined;
     const gw = await serve((fastify) =>
-      fastify.get('/bad', (_request, reply) => {
+      fastify.get('/bad', async (_request, reply) => {
         reply.header('x-kept-only-if-proxied', '1');
-        return reply.proxyFetch('ftp://files.internal/x');
+        try {
+          return await reply.proxyFetch('ftp://files.internal/x');
+        } finally {
+          rawHadHeader = reply.raw.hasHeader('x-kept-only-if-proxied');
+        }
       }),
     );
     const reply = await request(`${gw.url}/bad`);
+    expect(rawHadHeader).toBe(false);
     expect(reply.status).toBe(500);
     expect(JSON.parse(reply.body.toString())).toMatchObject({ code: 'HANDOFF_INVALID_OPTIONS', message: 'Upstream URL must be http: or https:, got ftp:' });
     expect(gw.app.handoff.stats.inFlight).toBe(0);
