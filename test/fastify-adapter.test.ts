@@ -156,6 +156,8 @@ describe('@handoff/fastify: reply.proxyFetch', () => {
     const invalid = app();
     const error = await invalid.app.register(handoff, { concurrency: -1 }).then(() => undefined, (err: unknown) => err);
     expect(isProxyError(error) && error.option).toBe('concurrency');
+    const late = app();
+    await expect(late.app.register(handoff, { closeTimeout: -5 })).rejects.toThrow('closeTimeout must be an integer from 0 to 2147483647 ms, got -5');
   });
 });
 

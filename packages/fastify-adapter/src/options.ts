@@ -1,4 +1,4 @@
-import { ProxyError, type OffloadRules, type ProxyOptions } from '@handoff/core';
+import { MAX_DELAY, ProxyError, type OffloadRules, type ProxyOptions } from '@handoff/core';
 
 /** What `app.register(handoff, options)` takes: the proxy's options, and two of the plugin's own. */
 export interface HandoffPluginOptions extends ProxyOptions {
@@ -54,9 +54,13 @@ export function splitOptions(options: Record<string, unknown> | undefined): {
     }
     proxy[key] = value;
   }
+  const closeTimeout = options?.closeTimeout;
+  if (closeTimeout != null && (typeof closeTimeout !== 'number' || !Number.isInteger(closeTimeout) || closeTimeout < 0 || closeTimeout > MAX_DELAY)) {
+    throw new ProxyError('HANDOFF_INVALID_OPTIONS', `closeTimeout must be an integer from 0 to ${MAX_DELAY} ms, got ${String(closeTimeout)}`, { option: 'closeTimeout' });
+  }
   return {
     proxy: proxy as ProxyOptions,
-    closeTimeout: options?.closeTimeout as number | undefined,
+    closeTimeout: closeTimeout ?? undefined,
     offload: options?.offload as OffloadRules | undefined,
   };
 }
