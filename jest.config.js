@@ -12,6 +12,8 @@ module.exports = {
   moduleNameMapper: {
     '^@handoff/core$': '<rootDir>/packages/core/src/index.ts',
     '^@handoff/koa$': '<rootDir>/packages/koa-adapter/src/index.ts',
+    '^@handoff/express$': '<rootDir>/packages/express-adapter/src/index.ts',
+    '^@handoff/fastify$': '<rootDir>/packages/fastify-adapter/src/index.ts',
     '^@handoff/queue$': '<rootDir>/packages/queue/src/index.ts',
     '^@handoff/uploads$': '<rootDir>/packages/uploads/src/index.ts',
     '^@handoff/uploads/s3$': '<rootDir>/packages/uploads/src/s3.ts',

@@ -26,6 +26,7 @@ import { BENCH_DIR, WORK_DIR } from './config';
 import { CONTENDERS } from './contenders/list';
 import { buildChildren, built, sourceRevision } from './lib/build';
 import { firstMessage, killAll, start, stop, type Child } from './lib/children';
+import { area } from './lib/profile-areas';
 import { usage } from './lib/proc-stats';
 import { findExecutable, findNginx } from './nginx/start';
 import { ensureBodies, LARGE_PATH, SMALL_PATH } from './origin/files';
@@ -34,6 +35,9 @@ import { startOrigin } from './origin/start';
 const run = promisify(execFile);
 const PROFILED = (process.env.PROFILE_ONLY ?? 'handoff-response,handoff-socket,floor,relay,http-proxy').split(',');
 const PROFILE_DIR = path.join(WORK_DIR, 'profiles');
+/** The sections to run (cpu, small, gc, large, recovery), for a focused look; default all. */
+const SECTIONS = new Set((process.env.PROFILE_SECTIONS ?? 'cpu,small,gc,large,recovery').split(','));
+const only = (section: string, ids: string[]) => (SECTIONS.has(section) ? ids : []);
 
 interface Wrk {
   requests: number;
@@ -92,22 +96,6 @@ function selfTimes(profile: CpuProfile, keyOf: (frame: CallFrame) => string): { 
 function functionKey({ functionName, url, lineNumber }: CallFrame): string {
   const where = url ? ` ${url.replace(/^.*node_modules\/(\.pnpm\/[^/]+\/node_modules\/)?/, '')}:${lineNumber + 1}` : '';
   return `${functionName || '(anonymous)'}${where}`;
-}
-
-/** Where a sample's time goes, for the small-body profile. */
-function area(callFrame: CallFrame): string {
-  const { functionName, url } = callFrame;
-  if (!url) {
-    if (/^write(v|Buffer|\w+String)$/.test(functionName)) return 'socket writes (write/writev system calls)';
-    if (functionName === '(idle)') return '(idle: waiting for the origin, the client or a CPU)';
-    if (functionName === '(garbage collector)') return 'garbage collector';
-    return 'other native (parsers, timers, the event loop)';
-  }
-  if (url.includes('/undici/') || url.startsWith('wasm://')) return 'undici (its HTTP/1.1 client and wasm parser)';
-  if (url.includes('/build/contenders/')) return "the contender's own file (for handoff: its whole engine, bundled)";
-  if (url.includes('node_modules')) return 'other packages (Koa and its dependencies, http-proxy, …)';
-  if (url.startsWith('node:')) return "Node's HTTP server, streams, sockets and events";
-  return 'other';
 }
 
 async function profiled(id: string, originUrl: string, run: (url: string) => Promise<Wrk>): Promise<{ profile: CpuProfile; r: Wrk }> {
@@ -223,24 +211,24 @@ async function main(): Promise<void> {
   const origin = await startOrigin(nginx);
   console.log(`profile: handoff at ${revision}; origin ${origin.kind} ${origin.url}; contenders ${PROFILED.join(', ')}`);
   const sections: string[] = [];
-  for (const id of PROFILED) {
+  for (const id of only('cpu', PROFILED)) {
     console.log(`cpu ${id}`);
     sections.push(await cpu(binary, id, origin.url));
   }
   const smallSections: string[] = [];
-  for (const id of PROFILED) {
+  for (const id of only('small', PROFILED)) {
     console.log(`cpu ${id} (small bodies)`);
     smallSections.push(await cpuSmall(binary, id, origin.url));
   }
   const gcRows: string[] = [];
   const loadRows: string[] = [];
-  for (const id of PROFILED) {
+  for (const id of only('gc', PROFILED)) {
     console.log(`gc  ${id}`);
     gcRows.push(await gc(binary, id, origin.url, 10, 10));
     loadRows.push(await gc(binary, id, origin.url, 50, 0));
   }
   const largeRows: string[] = [];
-  for (const id of PROFILED) {
+  for (const id of only('large', PROFILED)) {
     console.log(`large after small ${id}`);
     const cells: string[] = [];
     for (const smallFirst of [false, true]) {
@@ -249,7 +237,7 @@ async function main(): Promise<void> {
     largeRows.push(`| ${id} | ${cells.join(' | ')} |`);
   }
   const recoveryRows: string[] = [];
-  for (const id of PROFILED) {
+  for (const id of only('recovery', PROFILED)) {
     console.log(`recovery ${id}`);
     const cold = await recovery(binary, id, origin.url, false);
     const warm = await recovery(binary, id, origin.url, true);

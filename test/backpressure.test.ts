@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { openResponse, readBody } from './helpers/client';
-import { engineGateway, type EngineGateway } from './helpers/engine-gateway';
-import { MODES } from './helpers/modes';
+import { ADAPTER_MODES, gatewayFor } from './helpers/adapters';
+import type { EngineGateway } from './helpers/engine-gateway';
 import { upstream, type Running } from './helpers/servers';
 import { until } from './helpers/wait';
 
@@ -30,7 +30,8 @@ async function streamingOrigin(state: { written: number; blocked: boolean; close
   });
 }
 
-describe.each(MODES)('backpressure (%s mode)', (mode) => {
+describe.each(ADAPTER_MODES)('backpressure (%s, %s mode)', (adapter, mode) => {
+  const engineGateway = gatewayFor(adapter);
   let origin: Running;
   let gw: EngineGateway;
   let state: { written: number; blocked: boolean; closed: boolean };
@@ -101,14 +102,14 @@ describe.each(MODES)('backpressure (%s mode)', (mode) => {
 });
 
 describe('body idle timeout on a stalled upstream', () => {
-  it.each(MODES)('cuts the client connection when the upstream stops sending mid-body (%s mode)', async (mode) => {
+  it.each(ADAPTER_MODES)('cuts the client connection when the upstream stops sending mid-body (%s, %s mode)', async (adapter, mode) => {
     const held: http.ServerResponse[] = [];
     const origin = await upstream((_req, res) => {
       res.writeHead(200, { 'content-length': 100 });
       res.write('partial');
       held.push(res);
     });
-    const gw = await engineGateway(({ fetch }) => fetch(`${origin.url}/stall`, { mode, bodyTimeout: 150 }));
+    const gw = await gatewayFor(adapter)(({ fetch }) => fetch(`${origin.url}/stall`, { mode, bodyTimeout: 150 }));
     try {
       const { res } = await openResponse(gw.url);
       const { body, complete } = await readBody(res);

@@ -1,12 +1,13 @@
 import http from 'node:http';
 import { openResponse, request } from './helpers/client';
 import { walkAway } from './faults/clients';
-import { engineGateway, type EngineGateway } from './helpers/engine-gateway';
-import { MODES } from './helpers/modes';
+import { ADAPTER_MODES, gatewayFor } from './helpers/adapters';
+import type { EngineGateway } from './helpers/engine-gateway';
 import { upstream, type Running } from './helpers/servers';
 import { until } from './helpers/wait';
 
-describe.each(MODES)('the client leaving early (%s mode)', (mode) => {
+describe.each(ADAPTER_MODES)('the client leaving early (%s, %s mode)', (adapter, mode) => {
+  const engineGateway = gatewayFor(adapter);
   let origin: Running;
   let gw: EngineGateway;
   let upstreamRequests: http.IncomingMessage[];

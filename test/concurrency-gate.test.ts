@@ -1,11 +1,12 @@
 import type http from 'node:http';
 import { openResponse, readBody, request } from './helpers/client';
-import { engineGateway, type EngineGateway } from './helpers/engine-gateway';
-import { MODES } from './helpers/modes';
+import { ADAPTER_MODES, gatewayFor } from './helpers/adapters';
+import type { EngineGateway } from './helpers/engine-gateway';
 import { upstream, type Running } from './helpers/servers';
 import { until } from './helpers/wait';
 
-describe.each(MODES)('the concurrency gate (%s mode)', (mode) => {
+describe.each(ADAPTER_MODES)('the concurrency gate (%s, %s mode)', (adapter, mode) => {
+  const engineGateway = gatewayFor(adapter);
   let origin: Running;
   let gw: EngineGateway;
   let held: http.ServerResponse[];

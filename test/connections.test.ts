@@ -1,9 +1,11 @@
 import http from 'node:http';
 import { rawRequest, request } from './helpers/client';
-import { engineGateway, type EngineGateway } from './helpers/engine-gateway';
+import { ADAPTER_NAMES, gatewayFor } from './helpers/adapters';
+import type { EngineGateway } from './helpers/engine-gateway';
 import { upstream, type Running } from './helpers/servers';
 
-describe('client connections', () => {
+describe.each(ADAPTER_NAMES)('client connections (%s)', (adapter) => {
+  const engineGateway = gatewayFor(adapter);
   let origin: Running;
   let gw: EngineGateway | undefined;
 

@@ -3,12 +3,13 @@ import http from 'node:http';
 import { Readable } from 'node:stream';
 import type { ProxyCallOptions } from '@handoff/core';
 import { request } from './helpers/client';
-import { engineGateway, type EngineGateway } from './helpers/engine-gateway';
-import { MODES } from './helpers/modes';
+import { ADAPTER_MODES, gatewayFor } from './helpers/adapters';
+import type { EngineGateway } from './helpers/engine-gateway';
 import { upstream, type Running } from './helpers/servers';
 import { until } from './helpers/wait';
 
-describe.each(MODES)('request bodies sent upstream (%s mode)', (mode) => {
+describe.each(ADAPTER_MODES)('request bodies sent upstream (%s, %s mode)', (adapter, mode) => {
+  const engineGateway = gatewayFor(adapter);
   let origin: Running;
   let gw: EngineGateway;
   let received: { method: string; headers: http.IncomingHttpHeaders; sha: string; bytes: number }[];

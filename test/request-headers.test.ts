@@ -1,10 +1,12 @@
 import type http from 'node:http';
 import { createProxy, type ProxyCallOptions, type ProxyOptions } from '@handoff/core';
 import { request } from './helpers/client';
-import { engineGateway, type EngineGateway } from './helpers/engine-gateway';
+import { ADAPTER_NAMES, gatewayFor } from './helpers/adapters';
+import type { EngineGateway } from './helpers/engine-gateway';
 import { upstream, type Running } from './helpers/servers';
 
-describe('headers sent to the upstream', () => {
+describe.each(ADAPTER_NAMES)('headers sent to the upstream (%s)', (adapter) => {
+  const engineGateway = gatewayFor(adapter);
   let origin: Running;
   let gw: EngineGateway | undefined;
   let seen: http.IncomingHttpHeaders;

@@ -1,9 +1,10 @@
 import { request } from './helpers/client';
-import { engineGateway, type EngineGateway } from './helpers/engine-gateway';
-import { MODES } from './helpers/modes';
+import { ADAPTER_MODES, gatewayFor } from './helpers/adapters';
+import type { EngineGateway } from './helpers/engine-gateway';
 import { upstream, type Running } from './helpers/servers';
 
-describe.each(MODES)('relaying the upstream response (%s mode)', (mode) => {
+describe.each(ADAPTER_MODES)('relaying the upstream response (%s, %s mode)', (adapter, mode) => {
+  const engineGateway = gatewayFor(adapter);
   let origin: Running;
   let gw: EngineGateway;
 

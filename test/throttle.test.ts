@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { openResponse, request } from './helpers/client';
-import { engineGateway, type EngineGateway } from './helpers/engine-gateway';
-import { MODES } from './helpers/modes';
+import { ADAPTER_MODES, gatewayFor } from './helpers/adapters';
+import type { EngineGateway } from './helpers/engine-gateway';
 import { upstream, type Running } from './helpers/servers';
 import { until } from './helpers/wait';
 
-describe.each(MODES)('bandwidth throttling (%s mode)', (mode) => {
+describe.each(ADAPTER_MODES)('bandwidth throttling (%s, %s mode)', (adapter, mode) => {
+  const engineGateway = gatewayFor(adapter);
   const data = randomBytes(60 * 1024);
   let origin: Running;
   let gw: EngineGateway;

@@ -1,12 +1,13 @@
 import { Agent } from 'undici';
 import { isProxyError, ProxyError } from '@handoff/core';
 import { openResponse, readBody, request } from './helpers/client';
-import { engineGateway, type EngineGateway } from './helpers/engine-gateway';
-import { MODES } from './helpers/modes';
+import { ADAPTER_MODES, gatewayFor } from './helpers/adapters';
+import type { EngineGateway } from './helpers/engine-gateway';
 import { closedPort, rawUpstream, type Running } from './helpers/servers';
 import { until } from './helpers/wait';
 
-describe.each(MODES)('failures before anything was sent (%s mode)', (mode) => {
+describe.each(ADAPTER_MODES)('failures before anything was sent (%s, %s mode)', (adapter, mode) => {
+  const engineGateway = gatewayFor(adapter);
   let gw: EngineGateway | undefined;
   let origin: Running | undefined;
 
@@ -145,7 +146,8 @@ describe.each(MODES)('failures before anything was sent (%s mode)', (mode) => {
   });
 });
 
-describe.each(MODES)('failures after the head was sent (%s mode)', (mode) => {
+describe.each(ADAPTER_MODES)('failures after the head was sent (%s, %s mode)', (adapter, mode) => {
+  const engineGateway = gatewayFor(adapter);
   let gw: EngineGateway;
   let origin: Running;
 

@@ -16,6 +16,10 @@ export interface ContenderSpec {
 export const RELAY = 'relay';
 export const FLOOR = 'floor';
 export const DIRECT = 'direct';
+export const EXPRESS_HANDOFF = 'handoff-express';
+export const EXPRESS_FLOOR = 'floor-express';
+export const FASTIFY_HANDOFF = 'handoff-fastify';
+export const FASTIFY_FLOOR = 'floor-fastify';
 
 export const CONTENDERS: ContenderSpec[] = [
   {
@@ -32,6 +36,10 @@ export const CONTENDERS: ContenderSpec[] = [
   { id: 'koa-proxies', label: 'koa-proxies', file: 'contenders/koa-proxies.ts' },
   { id: 'reply-from', label: 'fastify + @fastify/reply-from', file: 'contenders/reply-from.ts' },
   { id: 'hpm-express', label: 'express + http-proxy-middleware', file: 'contenders/hpm-express.ts' },
+  { id: EXPRESS_HANDOFF, label: 'express + handoff', file: 'contenders/handoff-express.ts' },
+  { id: EXPRESS_FLOOR, label: 'Express + undici.stream (Express floor)', file: 'contenders/floor-express.ts' },
+  { id: FASTIFY_HANDOFF, label: 'fastify + handoff', file: 'contenders/handoff-fastify.ts' },
+  { id: FASTIFY_FLOOR, label: 'Fastify + hijack + undici.stream (Fastify floor)', file: 'contenders/floor-fastify.ts' },
   { id: 'nginx', label: 'nginx proxy_pass', nginx: true },
   { id: 'handoff-cache', label: 'handoff with cache: true', file: 'contenders/handoff-cache.ts', scenarios: ['cache'] },
   { id: 'undici-cache', label: 'undici cache interceptor (direct)', file: 'contenders/undici-cache.ts', scenarios: ['cache'] },

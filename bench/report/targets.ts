@@ -1,5 +1,5 @@
 /** The targets of issue #4, each checked against the medians. */
-import { FLOOR, RELAY } from '../contenders/list';
+import { EXPRESS_FLOOR, EXPRESS_HANDOFF, FASTIFY_FLOOR, FASTIFY_HANDOFF, FLOOR, RELAY } from '../contenders/list';
 import type { Row } from './summary';
 
 export interface TargetCheck {
@@ -70,6 +70,17 @@ export function checkTargets(rows: Row[], streams: number): TargetCheck[] {
     checks.push(
       check(`${mode} mode RSS back near idle after the streams and a GC (≤ max(10 MiB, 10% of the growth)${limit} over idle)`, r?.afterGcMiB ?? NaN, r?.byRound.afterGcMiB ?? [], allowed, false, (v) => `${v >= 0 ? '+' : ''}${v.toFixed(1)} MiB`),
     );
+  }
+  // Issue #18: each adapter against its own framework's floor and its community's proxy.
+  const adapters = [
+    [EXPRESS_HANDOFF, 'express', EXPRESS_FLOOR, 'hpm-express', 1.5],
+    [FASTIFY_HANDOFF, 'fastify', FASTIFY_FLOOR, 'reply-from', 1.0],
+  ] as const;
+  for (const [id, name, floor, peer, overPeer] of adapters) {
+    checks.push(check(`${name} + handoff, small body ≥ 1.0 × ${name} floor`, ratio(id, floor, 'smallRps'), ratios(id, floor, 'smallRps'), 1, true, times));
+    checks.push(check(`${name} + handoff, small body ≥ ${overPeer} × ${peer}`, ratio(id, peer, 'smallRps'), ratios(id, peer, 'smallRps'), overPeer, true, times));
+    checks.push(check(`${name} + handoff, large body ≥ 0.9 × TCP relay`, ratio(id, RELAY, 'largeMBps'), ratios(id, RELAY, 'largeMBps'), 0.9, true, times));
+    checks.push(check(`${name} + handoff p99 added latency ≤ 2 ms`, row(id)?.p99AddedMs ?? NaN, row(id)?.byRound.p99AddedMs ?? [], 2, false, (v) => `${v.toFixed(2)} ms`));
   }
   for (const [id, mode] of MODES) {
     checks.push(check(`${mode} mode p99 added latency ≤ 2 ms`, row(id)?.p99AddedMs ?? NaN, row(id)?.byRound.p99AddedMs ?? [], 2, false, (v) => `${v.toFixed(2)} ms`));

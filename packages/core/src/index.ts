@@ -31,12 +31,13 @@ export type { CacheStatus } from './cache/trace';
 export type { AllowOption } from './upstream/allow';
 export { DEFAULT_KEEP_HEADERS, isAccelBase, isAccelPrefix, validateOffloadRules, type OffloadKind, type OffloadRules } from './offload/rules';
 export { hasOffloadInstruction } from './offload/instruction';
+export { removeInstructionHeaders, takeHandlerHeaders } from './offload/handler-headers';
 export type { OffloadBody, OffloadRequest, OffloadResponse } from './offload/start';
 // For adapters and the sidecar: the rules they would otherwise copy.
 export { isFieldValue, isOriginForm, isToken } from './http/syntax';
 export { addConnectionTokens, isHopByHop, isOffloadHeader } from './http/fields';
 export { stripInstructionHeaders } from './headers/request-headers';
-export { declaredTooLarge, hasRequestBody } from './upstream/request-body';
+export { declaredTooLarge, hasRequestBody, isBodyRead } from './upstream/request-body';
 export { toProxyError } from './errors';
 export { UploadRate } from './upstream/upload-rate';
 export { refuse } from './transfer/answer';

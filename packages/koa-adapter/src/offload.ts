@@ -1,12 +1,12 @@
-import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type Koa from 'koa';
 import type { Context, Middleware } from 'koa';
 import {
   createProxy,
   hasOffloadInstruction,
-  isOffloadHeader,
   ProxyError,
+  removeInstructionHeaders,
+  takeHandlerHeaders,
   type HandoffProxy,
   validateOffloadRules,
   stripInstructionHeaders,
@@ -114,26 +114,6 @@ function offloadMethod(this: OffloadContext, request: OffloadRequest): void {
   if (!this[kEngine]) throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'ctx.offload() needs the offload() middleware in front of this handler');
   if (typeof request !== 'object' || request === null) throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'ctx.offload() needs { url, method?, headers?, body? }');
   this[kRequest] = request;
-}
-
-function removeInstructionHeaders(res: ServerResponse): void {
-  for (const name of res.getHeaderNames()) if (isOffloadHeader(name)) res.removeHeader(name);
-}
-
-/**
- * Moves the headers the handlers set (those not already there before them) off the
- * response: the engine keeps what `keepHeaders` allows. Headers set before (CORS, …)
- * stay, as with `ctx.proxyFetch`.
- */
-function takeHandlerHeaders(res: ServerResponse, preset: readonly string[]): Record<string, string | string[] | number> {
-  const headers: Record<string, string | string[] | number> = {};
-  for (const name of res.getHeaderNames()) {
-    if (preset.includes(name) && !isOffloadHeader(name)) continue;
-    const value = res.getHeader(name);
-    res.removeHeader(name);
-    if (value !== undefined) headers[name] = value;
-  }
-  return headers;
 }
 
 /** The handler's body as the engine takes it: JSON objects serialised as Koa would send them. */

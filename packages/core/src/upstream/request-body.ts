@@ -41,6 +41,11 @@ export function hasRequestBody(req: IncomingMessage): boolean {
   return req.httpVersionMajor === 2 && (req as { stream?: { endAfterHeaders?: boolean } }).stream?.endAfterHeaders === false;
 }
 
+/** True once another reader (a body parser) took the client's body: `body: 'request'` cannot send it any more. */
+export function isBodyRead(req: IncomingMessage): boolean {
+  return req.readableDidRead || (req.readableEnded && hasRequestBody(req));
+}
+
 /**
  * The call's request body: its own, or with `body: 'request'` the client's (nothing when the
  * request has none), guarded by the call's limits; `prefix` is what was read of it already
@@ -48,7 +53,7 @@ export function hasRequestBody(req: IncomingMessage): boolean {
  */
 export function requestBody(req: IncomingMessage, call: ResolvedCall, owner: BodyOwner, prefix?: BodyPrefix): UpstreamBody | undefined {
   if (call.body !== 'request') return call.body;
-  if (!prefix && (req.readableDidRead || (req.readableEnded && hasRequestBody(req)))) {
+  if (!prefix && isBodyRead(req)) {
     throw new ProxyError(
       'HANDOFF_INVALID_OPTIONS',
       `body: 'request' was given but the request body was already read by another middleware: ${owner.describe()}`,
