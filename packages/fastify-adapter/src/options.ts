@@ -24,6 +24,7 @@ const KNOWN = {
   dispatcher: true,
   allow: true,
   cache: true,
+  gate: true,
   queue: true,
   connectTimeout: true,
   headersTimeout: true,
