@@ -57,12 +57,14 @@ export interface StoreCase {
   ready(rig: CacheRig): Promise<void>;
   /** Resolves once the responses sent so far are readable from the store (at once for memory). */
   stored(): Promise<void>;
+  /** Redis: the PTTL (ms) of every key the store wrote; memory: none. */
+  ttls(): Promise<number[]>;
   cleanup(): Promise<void>;
 }
 
 export function storeCases(): StoreCase[] {
   const ready = (rig: CacheRig) => rig.gw.proxy.ready();
-  const memory: StoreCase = { name: 'memory', cache: () => ({}), ready, stored: async () => {}, cleanup: async () => {} };
+  const memory: StoreCase = { name: 'memory', cache: () => ({}), ready, stored: async () => {}, ttls: async () => [], cleanup: async () => {} };
   const url = process.env.REDIS_URL;
   if (!url) return [memory];
   let prefix = uniquePrefix();
@@ -82,6 +84,11 @@ export function storeCases(): StoreCase[] {
       await until(async () => (await prefixedKeys(redisClient, prefix)).length > 0 || Date.now() - before > 250, 'a Redis write', {
         every: 10,
       });
+    },
+    ttls: async () => {
+      client ??= new Redis(url);
+      const redisClient = client;
+      return Promise.all((await prefixedKeys(redisClient, prefix)).map((key) => redisClient.pttl(key)));
     },
     cleanup: async () => {
       if (!client) return;
