@@ -1,7 +1,10 @@
-import type { ProxyCallOptions, ProxyError, ProxyOptions } from '@handoff/core';
+import type { CacheOptions, ProxyCallOptions, ProxyError, ProxyOptions } from '@handoff/core';
+import { Redis } from 'ioredis';
 import { request, type Reply, type RequestOptions } from '../helpers/client';
 import { engineGateway, type EngineGateway, type GatewayCall } from '../helpers/engine-gateway';
 import { recordingUpstream, type RecordingUpstream, type Respond } from '../helpers/recording-upstream';
+import { prefixedKeys, removeKeys, uniquePrefix } from '../helpers/redis-keys';
+import { until } from '../helpers/wait';
 
 export interface CacheRig {
   origin: RecordingUpstream;
@@ -40,4 +43,59 @@ export async function cacheRig(
 /** Upstream requests seen for one path. */
 export function hits(origin: RecordingUpstream, path: string): number {
   return origin.requests.filter((r) => r.url === path).length;
+}
+
+/**
+ * The stores a behaviour is proven on: memory always, Redis when REDIS_URL is set (each
+ * run under a key prefix of its own, removed afterwards). A Redis write lands after the
+ * response has ended, so `stored()` waits for it before the next request looks it up.
+ */
+export interface StoreCase {
+  name: 'memory' | 'redis';
+  cache(): CacheOptions;
+  /** Resolves once the rig's proxy can use the store (connected to Redis). */
+  ready(rig: CacheRig): Promise<void>;
+  /** Resolves once the responses sent so far are readable from the store (at once for memory). */
+  stored(): Promise<void>;
+  /** Redis: the PTTL (ms) of every key the store wrote; memory: none. */
+  ttls(): Promise<number[]>;
+  cleanup(): Promise<void>;
+}
+
+export function storeCases(): StoreCase[] {
+  const ready = (rig: CacheRig) => rig.gw.proxy.ready();
+  const memory: StoreCase = { name: 'memory', cache: () => ({}), ready, stored: async () => {}, ttls: async () => [], cleanup: async () => {} };
+  const url = process.env.REDIS_URL;
+  if (!url) return [memory];
+  let prefix = uniquePrefix();
+  let client: Redis | undefined;
+  const redis: StoreCase = {
+    name: 'redis',
+    cache: () => {
+      prefix = uniquePrefix();
+      return { store: { redis: url, keyPrefix: prefix } };
+    },
+    ready,
+    stored: async () => {
+      client ??= new Redis(url);
+      const redisClient = client;
+      const before = Date.now();
+      // A response that is stored shows up within milliseconds; one that is not never does.
+      await until(async () => (await prefixedKeys(redisClient, prefix)).length > 0 || Date.now() - before > 250, 'a Redis write', {
+        every: 10,
+      });
+    },
+    ttls: async () => {
+      client ??= new Redis(url);
+      const redisClient = client;
+      return Promise.all((await prefixedKeys(redisClient, prefix)).map((key) => redisClient.pttl(key)));
+    },
+    cleanup: async () => {
+      if (!client) return;
+      await removeKeys(client, prefix);
+      await client.quit();
+      client = undefined;
+    },
+  };
+  return [memory, redis];
 }

@@ -4,6 +4,7 @@ import { isHopByHop } from '../http/fields';
 import { ForwardingHandler } from '../upstream/forwarding-handler';
 import type { CacheKey, CacheStore, GetResult } from './keys';
 import { OwnController } from './own-controller';
+import { originView } from './stash';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
@@ -147,7 +148,8 @@ function validates(stored: GetResult, headers: IncomingHttpHeaders): boolean {
 }
 
 function freshenedHeaders(stored: GetResult, update: IncomingHttpHeaders): Record<string, string | string[]> {
-  const headers: Record<string, string | string[]> = { ...stored.headers };
+  // The stored fields are the cache's view of them: the update applies to the origin's.
+  const headers: Record<string, string | string[]> = { ...originView(stored.headers) };
   for (const name in update) {
     const value = update[name];
     if (value === undefined || KEPT.has(name) || isHopByHop(name)) continue;

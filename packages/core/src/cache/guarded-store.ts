@@ -7,6 +7,8 @@ export interface GuardSettings {
   timeout: number;
   /** Seconds an entry is kept at most, whatever its freshness says. */
   maxTtl: number;
+  /** Seconds a stale entry with a validator is kept past its freshness (within maxTtl). */
+  keepRevalidatable: number;
   /** Called once per outage: on the first failure after the store last worked. */
   onError: (err: ProxyError) => void;
 }
@@ -31,6 +33,9 @@ const ALWAYS_KEYED = ['x-forwarded-host', 'x-forwarded-proto'] as const;
  *   carried either is stored only when the origin allows it explicitly (`public`,
  *   `s-maxage` or `must-revalidate`). undici checks only Authorization.
  * - Entries are keyed on ALWAYS_KEYED besides Vary, and kept at most `maxTtl`.
+ * - An entry with a validator is kept `keepRevalidatable` past going stale: undici deletes
+ *   it about one freshness lifetime after, so a `max-age=1` entry is gone within seconds
+ *   and the next request goes out unconditional instead of revalidating.
  * - HEAD is answered from a stored GET response when there is no HEAD entry (RFC 9110 §9.3.2).
  * - Writes in progress are tracked per URL, so the request coalescer can wait until a
  *   response is stored before letting the requests that waited for it look it up.
@@ -61,7 +66,8 @@ export class GuardedStore implements CacheStore {
 
     const vary = { ...value.vary };
     for (const name of ALWAYS_KEYED) vary[name] = key.headers?.[name] ?? null;
-    const deleteAt = Math.min(value.deleteAt, Date.now() + this.#settings.maxTtl * 1000);
+    const keep = hasValidator(value) ? value.staleAt + this.#settings.keepRevalidatable * 1000 : 0;
+    const deleteAt = Math.min(Math.max(value.deleteAt, keep), Date.now() + this.#settings.maxTtl * 1000);
     let stream: Writable | undefined;
     try {
       stream = this.#store.createWriteStream(key, { ...value, vary, deleteAt });
@@ -173,6 +179,10 @@ export class GuardedStore implements CacheStore {
       }),
     );
   }
+}
+
+function hasValidator(value: CacheValue): boolean {
+  return typeof value.etag === 'string' || typeof value.headers['last-modified'] === 'string';
 }
 
 function isPromise<T>(value: unknown): value is Promise<T> {

@@ -47,7 +47,12 @@ export class HttpCache {
               onError: (err) => report(err),
             })
           : spec.store;
-    this.store = new GuardedStore(this.#backing, { timeout: options.timeout, maxTtl: options.maxTtl, onError: options.onError });
+    this.store = new GuardedStore(this.#backing, {
+      timeout: options.timeout,
+      maxTtl: options.maxTtl,
+      keepRevalidatable: options.keepRevalidatable,
+      onError: options.onError,
+    });
     report = (err) => this.store.report(err);
     const settled = (key: UrlKey) => this.store.settled(key);
     const backing = this.#backing;
@@ -61,7 +66,8 @@ export class HttpCache {
     const cache = interceptors.cache({ store: this.store, methods: ['GET', 'HEAD'], type: 'shared' });
     const inner = this.#fleet ? [this.#fleet.interceptor, cache] : [cache];
     const outer = this.#coalescer ? [this.#coalescer.interceptor] : [];
-    this.dispatcher = base.compose(traceUpstream(this.store), ...inner, ...outer);
+    const policy = { targetedFields: options.targetedFields, storeSetCookie: options.storeSetCookie };
+    this.dispatcher = base.compose(traceUpstream(this.store, policy), ...inner, ...outer);
   }
 
   /**

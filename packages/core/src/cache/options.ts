@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { ProxyError } from '../errors';
+import { isToken } from '../http/syntax';
 import { duration, integer, invalid } from '../options/values';
 import { redisSetting } from '../redis/connect';
 import type { CacheStore } from './keys';
@@ -28,6 +29,24 @@ export interface CacheOptions {
   lockTimeout?: number;
   /** ms a store operation may take (Redis, or a custom asynchronous store) before it counts as a miss. */
   timeout?: number;
+  /**
+   * Seconds a stale entry that has a validator (ETag or Last-Modified) is kept past its
+   * freshness, to be revalidated rather than fetched again; default 86400, 0 keeps
+   * undici's rule (about one more freshness lifetime). Bounded by maxTtl and eviction.
+   */
+  keepRevalidatable?: number;
+  /**
+   * Targeted cache-control fields honoured before Cache-Control (RFC 9213), first takes
+   * precedence; default `['handoff-cache-control', 'cdn-cache-control']`, [] for none.
+   * CDN-Cache-Control is passed on to the client, the others are removed.
+   */
+  targetedFields?: string[];
+  /**
+   * Stores a response with Set-Cookie when it is explicitly public (`public` or
+   * `s-maxage`) and replays the cookie with it; default false: one client's cookie
+   * would be handed to every client served from the entry.
+   */
+  storeSetCookie?: boolean;
   /** Called with a `HANDOFF_CACHE_STORE` error once per store outage; default: console.error. */
   onError?: (err: ProxyError) => void;
 }
@@ -39,6 +58,9 @@ export const CACHE_DEFAULTS = {
   maxTtl: 86_400,
   lockTimeout: 5_000,
   timeout: 500,
+  keepRevalidatable: 86_400,
+  targetedFields: ['handoff-cache-control', 'cdn-cache-control'] as readonly string[],
+  storeSetCookie: false,
   keyPrefix: 'handoff:cache:',
 };
 
@@ -55,6 +77,9 @@ export interface ResolvedCacheOptions {
   maxTtl: number;
   lockTimeout: number;
   timeout: number;
+  keepRevalidatable: number;
+  targetedFields: readonly string[];
+  storeSetCookie: boolean;
   onError: (err: ProxyError) => void;
 }
 
@@ -62,6 +87,12 @@ export interface ResolvedCacheOptions {
 function positiveDuration(value: unknown, name: string, fallback: number): number {
   integer(value, name, 1, fallback);
   return duration(value, name, fallback);
+}
+
+function flag(value: unknown, name: string, fallback: boolean): boolean {
+  if (value == null) return fallback;
+  if (typeof value !== 'boolean') throw invalid(name, `${name} must be true or false, got ${JSON.stringify(value)}`);
+  return value;
 }
 
 function logError(err: ProxyError): void {
@@ -82,6 +113,24 @@ function store(value: unknown): ResolvedStore {
   const { redis, keyPrefix } = value as RedisStoreOptions;
   if (keyPrefix != null && typeof keyPrefix !== 'string') throw invalid('cache.store.keyPrefix', 'cache.store.keyPrefix must be a string');
   return { kind: 'redis', redis: redisSetting(redis, 'cache.store.redis'), keyPrefix: keyPrefix ?? CACHE_DEFAULTS.keyPrefix };
+}
+
+/** Field names, lower case: tokens, each once, never Cache-Control itself. */
+function targetedFields(value: unknown): readonly string[] {
+  if (value == null) return CACHE_DEFAULTS.targetedFields;
+  const name = 'cache.targetedFields';
+  if (!Array.isArray(value)) throw invalid(name, `${name} must be an array of header field names (such as 'cdn-cache-control'), got ${String(value)}`);
+  const fields: string[] = [];
+  value.forEach((field: unknown, i) => {
+    if (typeof field !== 'string' || !isToken(field)) {
+      throw invalid(name, `${name}[${i}] must be a header field name (a token such as 'handoff-cache-control'), got ${JSON.stringify(field)}`);
+    }
+    const lower = field.toLowerCase();
+    if (lower === 'cache-control') throw invalid(name, `${name} must not name Cache-Control: targeted fields take precedence over it`);
+    if (fields.includes(lower)) throw invalid(name, `${name} names ${lower} twice`);
+    fields.push(lower);
+  });
+  return fields;
 }
 
 /** Validates the `cache` option once, where it enters: `undefined` when caching is off. */
@@ -107,6 +156,9 @@ export function resolveCacheOptions(value: unknown): ResolvedCacheOptions | unde
     maxTtl: integer(o.maxTtl, 'cache.maxTtl', 1, CACHE_DEFAULTS.maxTtl),
     lockTimeout: duration(o.lockTimeout, 'cache.lockTimeout', CACHE_DEFAULTS.lockTimeout),
     timeout: positiveDuration(o.timeout, 'cache.timeout', CACHE_DEFAULTS.timeout),
+    keepRevalidatable: integer(o.keepRevalidatable, 'cache.keepRevalidatable', 0, CACHE_DEFAULTS.keepRevalidatable),
+    targetedFields: targetedFields(o.targetedFields),
+    storeSetCookie: flag(o.storeSetCookie, 'cache.storeSetCookie', CACHE_DEFAULTS.storeSetCookie),
     onError: o.onError ?? logError,
   };
 }

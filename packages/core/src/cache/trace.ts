@@ -1,8 +1,11 @@
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'undici/types/header';
 import { ForwardingHandler } from '../upstream/forwarding-handler';
+import { usableAge } from './age';
 import { FresheningHandler } from './freshen';
 import type { CacheStore } from './keys';
+import { PolicyHeadHandler, type PolicySettings } from './policy-head';
+import { clientView } from './stash';
 
 /** How the cache answered one request, sent to the client as `x-cache`. */
 export type CacheStatus = 'HIT' | 'MISS' | 'REVALIDATED' | 'STALE';
@@ -29,10 +32,12 @@ const STALE_WARNING = '110 - "response is stale"';
 
 /**
  * Decides the cache status from the trace and the response the transfer received,
- * and corrects two things undici sends: its obsolete stale Warning, and, after a
- * 304, the old entry's Age (the validated response is as old as the 304 says).
+ * and corrects what undici sends: the cache's view of the fields (cache/stash.ts), its
+ * obsolete stale Warning, and, after a 304, the old entry's Age (the validated response
+ * is as old as the 304 says).
  */
 export function markResponse(trace: CacheTrace, statusCode: number, headers: Record<string, string | string[]>): CacheStatus {
+  clientView(headers);
   const servedStale = headers.warning === STALE_WARNING;
   if (servedStale) delete headers.warning;
   if (!trace.upstream) return servedStale ? 'STALE' : 'HIT';
@@ -48,18 +53,20 @@ type Controller = Dispatcher.DispatchController;
 
 /**
  * The innermost interceptor: records on the trace that this request reached the
- * upstream, and freshens the stored response when a revalidation answers 304.
+ * upstream, freshens the stored response when a revalidation answers 304, and gives
+ * undici's cache interceptor the fields it decides by (cache/policy-head.ts).
  */
-export function traceUpstream(store: CacheStore): Dispatcher.DispatcherComposeInterceptor {
+export function traceUpstream(store: CacheStore, policy: PolicySettings): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) => (opts, handler) => {
     const trace = (opts as { [kTrace]?: CacheTrace })[kTrace];
     if (!trace) return dispatch(opts, handler);
     trace.upstream = true;
     const headers = opts.headers as Record<string, string | string[]> | undefined;
     const revalidation = headers?.['if-none-match'] !== undefined || headers?.['if-modified-since'] !== undefined;
+    const decided = new PolicyHeadHandler(policy, handler);
     const inner = revalidation
-      ? new FresheningHandler(store, { origin: String(opts.origin), method: opts.method, path: opts.path, headers }, handler)
-      : handler;
+      ? new FresheningHandler(store, { origin: String(opts.origin), method: opts.method, path: opts.path, headers }, decided)
+      : decided;
     return dispatch(opts, new TracingHandler(trace, inner));
   };
 }
@@ -74,8 +81,7 @@ class TracingHandler extends ForwardingHandler {
 
   override onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     this.trace.upstreamStatus = statusCode;
-    const age = headers.age;
-    this.trace.upstreamAge = typeof age === 'string' ? age : undefined;
+    this.trace.upstreamAge = usableAge(headers.age);
     this.handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
   }
 }
