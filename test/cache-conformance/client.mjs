@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
-const [base, suiteDir] = process.argv.slice(2);
+const [base, suiteDir, only] = process.argv.slice(2);
 const load = (file) => import(pathToFileURL(`${suiteDir}/${file}`).href);
 // The suite's own command-line client fetches with node-fetch 2; so does this one.
 const nodeFetch = createRequire(`${suiteDir}/package.json`)('node-fetch');
@@ -17,6 +17,13 @@ const { default: suites } = await load('tests/index.mjs');
 const { default: surrogate } = await load('tests/surrogate-control.mjs');
 suites.push(surrogate);
 
+// `only`: a comma-separated list of test ids to run (their dependencies are not run with them).
+const wanted = only ? new Set(only.split(',')) : undefined;
+if (wanted) for (const suite of suites) suite.tests = suite.tests.filter((test) => wanted.has(test.id));
+// The results are this process's stdout; what the suite logs (requests and responses of the
+// tests run with --only, set to dump) goes to stderr.
+console.log = (...args) => console.error(...args);
+if (wanted) for (const suite of suites) for (const test of suite.tests) test.dump = true;
 await runTests(suites, fetch, false, base);
 const tests = suites.flatMap((suite) =>
   suite.tests

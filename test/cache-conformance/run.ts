@@ -7,7 +7,7 @@
  * Fails (exit 1) on a required test that does not pass and is not in allow-list.json, and on an
  * allow-list entry that passes now (the list must say only what is true). Optional tests and
  * checks are counted, never fatal. `--store memory|redis` runs one store; `--json <dir>` keeps
- * each run's raw results there.
+ * each run's raw results there; `--only <id,…>` runs those tests alone (not their dependencies).
  *
  *   npx --yes pnpm@10.34.8 test:cache-conformance
  */
@@ -81,9 +81,10 @@ async function startGateway(origin: string, cache: CacheOptions, storeErrors: st
 }
 
 /** Runs the suite's client (client.mjs, in its own process) against `base`. */
-function runClient(base: string): Promise<Omit<Run, 'storeErrors'>> {
+function runClient(base: string, only: string | undefined): Promise<Omit<Run, 'storeErrors'>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, 'client.mjs'), `${base}`, SUITE_DIR], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const args = [path.join(__dirname, 'client.mjs'), base, SUITE_DIR, ...(only ? [only] : [])];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     const chunks: Buffer[] = [];
     // Every request is bounded in client.mjs; this bounds the run should the client itself hang.
     const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT);
@@ -105,24 +106,22 @@ function runClient(base: string): Promise<Omit<Run, 'storeErrors'>> {
 function verdict(test: TestInfo, run: Run, byId: Map<string, TestInfo>): Verdict {
   const result = run.results[test.id];
   if (result === undefined) return 'not-run';
-  const passed = (id: string): boolean => {
-    const dependency = byId.get(id);
-    return dependency !== undefined && ['pass', 'check-no', 'optional-fail'].includes(verdict(dependency, run, byId)) && run.results[id] === true;
-  };
-  if (test.dependsOn.some((id) => !passed(id))) return 'dependency-fail';
+  // A dependency left out of an --only run counts as met.
+  const met = (id: string): boolean => run.results[id] === undefined || (run.results[id] === true && verdict(byId.get(id)!, run, byId) === 'pass');
+  if (test.dependsOn.some((id) => !met(id))) return 'dependency-fail';
   if (result !== true && result[0] === 'Setup') return 'not-run';
   if (result === true) return 'pass';
   return test.kind === 'required' ? 'fail' : test.kind === 'optimal' ? 'optional-fail' : 'check-no';
 }
 
-async function runStore(store: Store, origin: string, redisUrl: string | undefined): Promise<Run> {
+async function runStore(store: Store, origin: string, redisUrl: string | undefined, only: string | undefined): Promise<Run> {
   const keyPrefix = `handoff:conformance:${randomUUID()}:`;
   const cache: CacheOptions =
     store === 'memory' ? { store: 'memory' } : { store: { redis: redisUrl!, keyPrefix } };
   const storeErrors: string[] = [];
   const { running, proxy } = await startGateway(origin, cache, storeErrors);
   try {
-    return { ...(await runClient(`${running.url}`)), storeErrors };
+    return { ...(await runClient(running.url, only)), storeErrors };
   } finally {
     await running.close();
     await proxy.close({ timeout: 1_000 });
@@ -158,9 +157,10 @@ function readAllowList(): Map<string, string> {
   return list;
 }
 
-function parseArgs(argv: string[]): { stores: Store[] | undefined; jsonDir: string | undefined } {
+function parseArgs(argv: string[]): { stores: Store[] | undefined; jsonDir: string | undefined; only: string | undefined } {
   let stores: Store[] | undefined;
   let jsonDir: string | undefined;
+  let only: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--store') {
@@ -170,15 +170,18 @@ function parseArgs(argv: string[]): { stores: Store[] | undefined; jsonDir: stri
     } else if (arg === '--json') {
       jsonDir = argv[++i];
       if (!jsonDir) throw new Error('--json needs a directory');
+    } else if (arg === '--only') {
+      only = argv[++i];
+      if (!only) throw new Error('--only needs a comma-separated list of test ids');
     } else {
-      throw new Error(`unknown argument ${JSON.stringify(arg)} (use --store memory|redis, --json <dir>)`);
+      throw new Error(`unknown argument ${JSON.stringify(arg)} (use --store memory|redis, --json <dir>, --only <id,…>)`);
     }
   }
-  return { stores, jsonDir };
+  return { stores, jsonDir, only };
 }
 
 async function main(): Promise<number> {
-  const { stores: asked, jsonDir } = parseArgs(process.argv.slice(2));
+  const { stores: asked, jsonDir, only } = parseArgs(process.argv.slice(2));
   const redisUrl = process.env.REDIS_URL;
   const allow = readAllowList();
   const stores: Store[] = asked ?? ['memory', 'redis'];
@@ -193,7 +196,7 @@ async function main(): Promise<number> {
   try {
     for (const store of stores) {
       const started = Date.now();
-      const run = await runStore(store, origin.url, redisUrl);
+      const run = await runStore(store, origin.url, redisUrl, only);
       if (jsonDir) {
         mkdirSync(jsonDir, { recursive: true });
         writeFileSync(path.join(jsonDir, `${store}.json`), JSON.stringify(run.results, null, 2));
