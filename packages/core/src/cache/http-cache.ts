@@ -12,6 +12,7 @@ import { describeRequest, type UpstreamRequest } from '../upstream/request';
 import { markForCaller } from './app-requests';
 import type { ClientConditional } from './conditional';
 import { freshHit, StoredSource } from './fresh-hit';
+import { answerOnlyIfCached, keepOnlyIfCachedLocal } from './only-if-cached';
 import { markCached } from './transfer-hooks';
 import { traceUpstream, type CacheStatus, type CacheTrace } from './trace';
 
@@ -57,9 +58,10 @@ export class HttpCache {
       this.#fleet = new FleetLock({ client, channel, lockKey, lockTimeout: options.lockTimeout, settled, onError: report });
     }
     this.#coalescer = options.lockTimeout > 0 ? new Coalescer(options.lockTimeout, settled, this.#fleet !== undefined, () => this.store.failing) : undefined;
-    // compose() runs the last interceptor first: coalescing, the cache, the fleet lock (misses only), then the tracer.
+    // compose() runs the last interceptor first: coalescing, the cache (with its only-if-cached
+    // answers, cache/only-if-cached.ts), the fleet lock (misses only), then the tracer.
     const cache = interceptors.cache({ store: this.store, methods: ['GET', 'HEAD'], type: 'shared' });
-    const inner = this.#fleet ? [this.#fleet.interceptor, cache] : [cache];
+    const inner = this.#fleet ? [keepOnlyIfCachedLocal, this.#fleet.interceptor, cache, answerOnlyIfCached] : [keepOnlyIfCachedLocal, cache, answerOnlyIfCached];
     const outer = this.#coalescer ? [this.#coalescer.interceptor] : [];
     this.dispatcher = base.compose(traceUpstream(this.store), ...inner, ...outer);
   }
