@@ -1,5 +1,6 @@
 import { interceptors, type Dispatcher } from 'undici';
 import type { CacheStats } from '../types';
+import { BodyDrain } from './body-drain';
 import { Coalescer } from './coalesce';
 import { GuardedStore } from './guarded-store';
 import type { CacheStore, UrlKey } from './keys';
@@ -31,10 +32,12 @@ export class HttpCache {
   readonly #coalescer: Coalescer | undefined;
   readonly #fleet: FleetLock | undefined;
   readonly #counts = { hits: 0, misses: 0, revalidated: 0, stale: 0 };
+  readonly #maxEntrySize: number;
   #caller: Dispatcher | undefined;
 
   constructor(base: Dispatcher, options: ResolvedCacheOptions) {
     let report: (err: unknown) => void = () => {};
+    this.#maxEntrySize = options.maxEntrySize;
     const spec = options.store;
     this.#backing =
       spec.kind === 'memory'
@@ -77,6 +80,16 @@ export class HttpCache {
     if (!hit) return undefined;
     const mark = (status: number, headers: Record<string, string | string[]>) => markCached(this, STORED, conditional, status, headers);
     return new StoredSource(listener, hit.result, hit.age, mark, method === 'HEAD', describeRequest(request));
+  }
+
+  /**
+   * A drain for the body of a response the client gets no body of, when the cache is
+   * storing it (cache/body-drain.ts): undefined when it is not, or when its declared
+   * length is more than the cache stores, and the body should be dropped.
+   */
+  drainFor(key: UrlKey, length: number | null, idle: number, stop: (why: string) => void): BodyDrain | undefined {
+    if (!this.store.writing(key) || (length !== null && length > this.#maxEntrySize)) return undefined;
+    return new BodyDrain(this.#maxEntrySize, idle, stop);
   }
 
   /** The app's own requests through this cache (cache/app-requests.ts): made on first use. */
