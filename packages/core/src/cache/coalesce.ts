@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'undici/types/header';
 import { Joined, type Outcome } from './joined';
 import { urlKey, type UrlKey } from './keys';
+import { onlyIfCached } from './only-if-cached';
 
 type Options = Dispatcher.DispatchOptions;
 
@@ -183,5 +184,7 @@ function coalescingKey(opts: Options): string | undefined {
   if (headers != null && (typeof headers !== 'object' || Array.isArray(headers) || Symbol.iterator in headers)) return undefined;
   const fields = headers as IncomingHttpHeaders | undefined;
   if (fields && UNCOALESCED_HEADERS.some((name) => fields[name] !== undefined)) return undefined;
+  // Answered from the store or with a 504 at once: it never fetches, so it neither leads nor waits.
+  if (onlyIfCached(opts)) return undefined;
   return `${opts.method} ${String(opts.origin)}${opts.path}`;
 }

@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import { ProxyError } from '../errors';
+import { StoreWrite, type WriteOutcome } from './store-write';
 import { primaryKey, type UrlKey, type CacheKey, type CacheStore, type CacheValue, type GetResult } from './keys';
 
 export interface GuardSettings {
@@ -39,6 +40,8 @@ const ALWAYS_KEYED = ['x-forwarded-host', 'x-forwarded-proto'] as const;
  * - HEAD is answered from a stored GET response when there is no HEAD entry (RFC 9110 §9.3.2).
  * - Writes in progress are tracked per URL, so the request coalescer can wait until a
  *   response is stored before letting the requests that waited for it look it up.
+ * - Only the store's own failures are store failures: a write undici gives up because the
+ *   response failed or was aborted is discarded silently (cache/store-write.ts).
  */
 export class GuardedStore implements CacheStore {
   readonly #store: CacheStore;
@@ -75,8 +78,7 @@ export class GuardedStore implements CacheStore {
       this.#fail('write', key, err);
       return undefined;
     }
-    if (stream) this.#track(key, stream);
-    return stream;
+    return stream && this.#track(key, stream);
   }
 
   delete(key: CacheKey): void | Promise<void> {
@@ -130,27 +132,31 @@ export class GuardedStore implements CacheStore {
     );
   }
 
-  #track(key: CacheKey, stream: Writable): void {
+  /** The store's stream, wrapped so that only its own failures count as the store's (cache/store-write.ts). */
+  #track(key: CacheKey, stream: Writable): Writable {
     const primary = primaryKey(key);
     let writes = this.#writes.get(primary);
     if (!writes) this.#writes.set(primary, (writes = new Set()));
-    const written = new Promise<void>((resolve, reject) => {
-      stream.once('finish', () => {
-        this.#ok();
-        resolve();
-      });
-      stream.once('close', resolve);
-      stream.once('error', reject);
-    });
+    let done!: (outcome: WriteOutcome) => void;
+    const written = new Promise<WriteOutcome>((resolve) => (done = resolve));
     // Not bounded by the timeout: the body streams at the client's pace. Each store
     // bounds its own final write, and coalesced waiters have their own time limit.
     const tracked: Promise<void> = written
-      .catch((err) => this.#fail('write', key, err))
+      .then((outcome) => {
+        if (outcome.kind === 'stored') this.#ok();
+        else if (outcome.kind === 'failed') this.#fail('write', key, outcome.err);
+      })
       .finally(() => {
         writes.delete(tracked);
         if (writes.size === 0 && this.#writes.get(primary) === writes) this.#writes.delete(primary);
       });
     writes.add(tracked);
+    return new StoreWrite(stream, done);
+  }
+
+  /** Whether a write for this URL is in progress (a response being stored as it streams). */
+  writing(key: UrlKey): boolean {
+    return this.#writes.has(primaryKey(key));
   }
 
   /** Rejects once the store has had `timeout` ms: a slow store is a failed one. */

@@ -1,5 +1,6 @@
 import { interceptors, type Dispatcher } from 'undici';
 import type { CacheStats } from '../types';
+import { BodyDrain } from './body-drain';
 import { Coalescer } from './coalesce';
 import { GuardedStore } from './guarded-store';
 import type { CacheStore, UrlKey } from './keys';
@@ -12,6 +13,7 @@ import { describeRequest, type UpstreamRequest } from '../upstream/request';
 import { markForCaller } from './app-requests';
 import type { ClientConditional } from './conditional';
 import { freshHit, StoredSource } from './fresh-hit';
+import { answerOnlyIfCached, keepOnlyIfCachedLocal } from './only-if-cached';
 import { markCached } from './transfer-hooks';
 import { traceUpstream, type CacheStatus, type CacheTrace } from './trace';
 
@@ -30,10 +32,12 @@ export class HttpCache {
   readonly #coalescer: Coalescer | undefined;
   readonly #fleet: FleetLock | undefined;
   readonly #counts = { hits: 0, misses: 0, revalidated: 0, stale: 0 };
+  readonly #maxEntrySize: number;
   #caller: Dispatcher | undefined;
 
   constructor(base: Dispatcher, options: ResolvedCacheOptions) {
     let report: (err: unknown) => void = () => {};
+    this.#maxEntrySize = options.maxEntrySize;
     const spec = options.store;
     this.#backing =
       spec.kind === 'memory'
@@ -62,9 +66,10 @@ export class HttpCache {
       this.#fleet = new FleetLock({ client, channel, lockKey, lockTimeout: options.lockTimeout, settled, onError: report });
     }
     this.#coalescer = options.lockTimeout > 0 ? new Coalescer(options.lockTimeout, settled, this.#fleet !== undefined, () => this.store.failing) : undefined;
-    // compose() runs the last interceptor first: coalescing, the cache, the fleet lock (misses only), then the tracer.
+    // compose() runs the last interceptor first: coalescing, the cache (with its only-if-cached
+    // answers, cache/only-if-cached.ts), the fleet lock (misses only), then the tracer.
     const cache = interceptors.cache({ store: this.store, methods: ['GET', 'HEAD'], type: 'shared' });
-    const inner = this.#fleet ? [this.#fleet.interceptor, cache] : [cache];
+    const inner = this.#fleet ? [keepOnlyIfCachedLocal, this.#fleet.interceptor, cache, answerOnlyIfCached] : [keepOnlyIfCachedLocal, cache, answerOnlyIfCached];
     const outer = this.#coalescer ? [this.#coalescer.interceptor] : [];
     const policy = { targetedFields: options.targetedFields, storeSetCookie: options.storeSetCookie };
     this.dispatcher = base.compose(traceUpstream(this.store, policy), ...inner, ...outer);
@@ -81,6 +86,16 @@ export class HttpCache {
     if (!hit) return undefined;
     const mark = (status: number, headers: Record<string, string | string[]>) => markCached(this, STORED, conditional, status, headers);
     return new StoredSource(listener, hit.result, hit.age, mark, method === 'HEAD', describeRequest(request));
+  }
+
+  /**
+   * A drain for the body of a response the client gets no body of, when the cache is
+   * storing it (cache/body-drain.ts): undefined when it is not, or when its declared
+   * length is more than the cache stores, and the body should be dropped.
+   */
+  drainFor(key: UrlKey, length: number | null, idle: number, stop: (why: string) => void): BodyDrain | undefined {
+    if (!this.store.writing(key) || (length !== null && length > this.#maxEntrySize)) return undefined;
+    return new BodyDrain(this.#maxEntrySize, idle, stop);
   }
 
   /** The app's own requests through this cache (cache/app-requests.ts): made on first use. */

@@ -45,6 +45,17 @@ export interface ResponseSource {
   resume(): void;
   /** Stops it; no event follows. */
   abort(reason: Error): void;
+  /**
+   * The listener answered without a body and wants no more events: a source that can use
+   * the rest (the cache storing it) reads it on by itself; otherwise the same as `abort`.
+   */
+  discardBody?(reason: Error): void;
   /** `GET http://host/path`, for messages. */
   describe(): string;
+}
+
+/** Drops the rest of a source's body: read on by a source that can use it (`discardBody`), else aborted. */
+export function discardBody(source: ResponseSource, reason: Error): void {
+  if (source.discardBody) source.discardBody(reason);
+  else source.abort(reason);
 }

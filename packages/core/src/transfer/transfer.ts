@@ -8,7 +8,7 @@ import { describeStart } from '../offload/target';
 import type { ResolvedCall } from '../options/resolve';
 import { BodyRelay, relaySettings, type RelayOwner } from '../relay/body';
 import { declaredLength, draftHead, finalHead, hookFailed, isPromise, runHook } from '../relay/head';
-import type { Headers, ResponseSource, SourceHead } from '../relay/source';
+import { discardBody, type Headers, type ResponseSource, type SourceHead } from '../relay/source';
 import { ResponseSink } from '../sink/response-sink';
 import type { Sink } from '../sink/sink';
 import { SocketSink } from '../sink/socket-sink';
@@ -263,8 +263,8 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
     this.#state = 'streaming';
     if (final.hasBody || !source.hasBody) return;
     // A bodiless answer (HEAD client, or onHeaders chose 204/304): finish now and drop the
-    // source's body (its connection is destroyed rather than pooled half-read).
-    this.#source!.abort(new ProxyError('HANDOFF_ABORTED', `Upstream body not needed: ${this.describe()}`));
+    // source's body (its connection is destroyed rather than pooled half-read) unless the cache stores it.
+    discardBody(this.#source!, new ProxyError('HANDOFF_ABORTED', `Upstream body not needed: ${this.describe()}`));
     this.#end();
   }
 

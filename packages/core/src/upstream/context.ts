@@ -62,5 +62,6 @@ export function callExchange(
     stripInstructions: call.offload !== undefined,
     cache,
     conditional,
+    bodyTimeout: call.bodyTimeout,
   });
 }

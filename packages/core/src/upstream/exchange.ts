@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { ClientConditional } from '../cache/conditional';
 import type { HttpCache } from '../cache/http-cache';
+import type { BodyDrain } from '../cache/body-drain';
 import { kTrace, type CacheTrace } from '../cache/trace';
 import { markCached, traceFor } from '../cache/transfer-hooks';
 import { ProxyError, describeTarget, toProxyError } from '../errors';
@@ -33,6 +34,8 @@ export interface ExchangeSettings {
   cache: HttpCache | undefined;
   /** The client's own validators, taken off the request for the cache to answer (cache/conditional.ts). */
   conditional: ClientConditional | undefined;
+  /** ms without body progress while a body nobody relays is read into the cache (cache/body-drain.ts); 0 disables. */
+  bodyTimeout?: number;
 }
 
 /** A listener of an upstream exchange: also told when a head carries an offload instruction. */
@@ -54,11 +57,14 @@ export class UpstreamExchange implements ResponseSource, AttemptOwner {
   #listener: ExchangeListener;
   #request: UpstreamRequest;
   readonly #settings: ExchangeSettings;
-  #phase: 'sending' | 'responding' | 'done' = 'sending';
+  /** 'draining': the listener is done with this response, its body is read on into the cache. */
+  #phase: 'sending' | 'responding' | 'draining' | 'done' = 'sending';
   #attempt: Attempt | undefined;
   #attempts = 0;
   #connectTimer: NodeJS.Timeout | undefined;
   #trace: CacheTrace | undefined;
+  #length: number | null = null;
+  #drain: BodyDrain | undefined;
 
   constructor(listener: ExchangeListener, request: UpstreamRequest, settings: ExchangeSettings) {
     this.#listener = listener;
@@ -84,9 +90,26 @@ export class UpstreamExchange implements ResponseSource, AttemptOwner {
 
   abort(reason: Error): void {
     if (this.#phase === 'done') return;
+    this.#drain?.done();
     this.#phase = 'done';
     clearTimeout(this.#connectTimer);
     this.#attempt?.abort(reason);
+  }
+
+  /**
+   * The listener answered without a body: the body is read on (and no longer relayed)
+   * while the cache is storing it, so the entry is stored whole; otherwise it is dropped.
+   */
+  discardBody(reason: Error): void {
+    const cache = this.#settings.cache;
+    const { url, method, rawPath } = this.#request;
+    const key = { origin: url.origin, method, path: rawPath ?? url.pathname + url.search };
+    const stop = (why: string) => this.abort(new ProxyError('HANDOFF_ABORTED', `Upstream body not stored (${why}): ${this.describe()}`));
+    const drain = this.#phase === 'responding' ? cache?.drainFor(key, this.#length, this.#settings.bodyTimeout ?? 0, stop) : undefined;
+    if (!drain) return this.abort(reason);
+    this.#phase = 'draining';
+    this.#drain = drain;
+    this.#attempt?.resume();
   }
 
   /** The rest of this response goes to `listener` (after `onInstruction`). */
@@ -132,6 +155,7 @@ export class UpstreamExchange implements ResponseSource, AttemptOwner {
     const method = this.#request.method;
     const trace = this.#trace;
     this.#phase = 'responding';
+    this.#length = contentLength;
     this.#listener.onResponseStart(this, {
       status: trace ? markCached(settings.cache!, trace, settings.conditional, status, headers) : status,
       headers,
@@ -146,15 +170,18 @@ export class UpstreamExchange implements ResponseSource, AttemptOwner {
     // undici's parser hands over an empty chunk each time it resumes after a pause (llhttp
     // closes the body span it was in): relayed, it costs a write to the client and, through
     // ServerResponse, a write(2) of 0 bytes, once per chunk when the client sets the pace.
+    if (this.#phase === 'draining') return this.#drain!.take(chunk.length);
     if (this.#phase !== 'responding' || chunk.length === 0) return;
     this.#listener.onResponseData(this, chunk);
   }
 
   attemptEnd(): void {
+    if (this.#phase === 'draining') return this.#drained();
     if (this.#phase === 'responding') this.#end();
   }
 
   attemptError(err: Error): void {
+    if (this.#phase === 'draining') return this.#drained();
     if (this.#phase === 'done') return;
     if (this.#phase === 'sending' && retryable(err, this.#attempts, this.#request)) return this.#dispatch();
     this.#fail(toProxyError(err, this.describe(), this.#phase === 'responding'));
@@ -221,6 +248,12 @@ export class UpstreamExchange implements ResponseSource, AttemptOwner {
     // Drops the redirect's own body: its connection is destroyed, never pooled half-read.
     previous.abort(new Error('redirect followed'));
     return true;
+  }
+
+  /** The drained body ended (stored by the cache) or failed (discarded by it): the listener was done long ago. */
+  #drained(): void {
+    this.#phase = 'done';
+    this.#drain?.done();
   }
 
   #end(): void {
