@@ -3,14 +3,13 @@
 // body it did not need ("Upstream body not needed"), and the cache's write with it.
 import type http from 'node:http';
 import type { ProxyCallOptions } from '@handoff/core';
-import { cacheRig, hits, type CacheRig } from './helpers';
-import { STORES } from './stores';
+import { cacheRig, hits, type CacheRig, storeRows } from './helpers';
 
-describe.each(STORES)("a client's conditional GET through revalidation (%s store)", (_name, store) => {
+describe.each(storeRows())("a client's conditional GET through revalidation (%s store)", (_name, store) => {
   let rig: CacheRig;
 
   async function start(respond: (headers: http.IncomingHttpHeaders, res: http.ServerResponse) => void, call: ProxyCallOptions = {}): Promise<void> {
-    rig = await cacheRig((seen, res) => respond(seen.headers, res), { cache: store.options() }, call);
+    rig = await cacheRig((seen, res) => respond(seen.headers, res), { cache: store.cache() }, call);
     await rig.gw.proxy.ready();
   }
 
@@ -70,7 +69,7 @@ describe.each(STORES)("a client's conditional GET through revalidation (%s store
         res.setHeader('cache-control', 'max-age=60');
         res.end('y'.repeat(10_000));
       },
-      { cache: { ...store.options(), maxEntrySize: 1_000 } },
+      { cache: { ...store.cache(), maxEntrySize: 1_000 } },
       { onHeaders: (head) => ({ ...head, status: 304 }) },
     );
     await rig.gw.proxy.ready();

@@ -62,11 +62,19 @@ export interface StoreCase {
   cleanup(): Promise<void>;
 }
 
+/** The same stores as `describe.each(STORES)('… (%s store)', (_name, store) => …)` rows. */
+export function storeRows(): Array<[StoreCase['name'], StoreCase]> {
+  return storeCases().map((store) => [store.name, store]);
+}
+
 export function storeCases(): StoreCase[] {
   const ready = (rig: CacheRig) => rig.gw.proxy.ready();
   const memory: StoreCase = { name: 'memory', cache: () => ({}), ready, stored: async () => {}, ttls: async () => [], cleanup: async () => {} };
   const url = process.env.REDIS_URL;
-  if (!url) return [memory];
+  if (!url) {
+    console.log('REDIS_URL is not set: the Redis store cases of this suite are skipped (CI sets it).');
+    return [memory];
+  }
   let prefix = uniquePrefix();
   let client: Redis | undefined;
   const redis: StoreCase = {
@@ -91,7 +99,7 @@ export function storeCases(): StoreCase[] {
       return Promise.all((await prefixedKeys(redisClient, prefix)).map((key) => redisClient.pttl(key)));
     },
     cleanup: async () => {
-      if (!client) return;
+      client ??= new Redis(url);
       await removeKeys(client, prefix);
       await client.quit();
       client = undefined;

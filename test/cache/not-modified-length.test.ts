@@ -7,8 +7,7 @@ import type http from 'node:http';
 import { request } from '../helpers/client';
 import { passThrough, type EngineGateway } from '../helpers/engine-gateway';
 import { recordingUpstream, type RecordingUpstream } from '../helpers/recording-upstream';
-import { cacheRig, hits, type CacheRig } from './helpers';
-import { STORES } from './stores';
+import { cacheRig, hits, type CacheRig, storeRows } from './helpers';
 
 /** max-age=0 with an ETag: revalidated on every use; the 304 says `Content-Length: 11` and makes it fresh. */
 function origin(seen: { headers: http.IncomingHttpHeaders }, res: http.ServerResponse): void {
@@ -21,11 +20,11 @@ function origin(seen: { headers: http.IncomingHttpHeaders }, res: http.ServerRes
   res.end('stored body');
 }
 
-describe.each(STORES)('a 304 with Content-Length and no body (%s store)', (_name, store) => {
+describe.each(storeRows())('a 304 with Content-Length and no body (%s store)', (_name, store) => {
   let rig: CacheRig;
 
   beforeEach(async () => {
-    rig = await cacheRig(origin, { cache: store.options() });
+    rig = await cacheRig(origin, { cache: store.cache() });
     await rig.gw.proxy.ready();
   });
 

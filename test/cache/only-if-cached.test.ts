@@ -3,14 +3,13 @@
 // undici answers it on the legacy handler API only, which none of handoff's handlers has.
 import type http from 'node:http';
 import { until } from '../helpers/wait';
-import { cacheRig, hits, type CacheRig } from './helpers';
-import { STORES } from './stores';
+import { cacheRig, hits, type CacheRig, storeRows } from './helpers';
 
-describe.each(STORES)('only-if-cached (%s store)', (_name, store) => {
+describe.each(storeRows())('only-if-cached (%s store)', (_name, store) => {
   let rig: CacheRig;
 
   async function start(respond: (res: http.ServerResponse) => void): Promise<void> {
-    rig = await cacheRig((_seen, res) => respond(res), { cache: store.options() }, { forwardHeaders: ['cache-control'] });
+    rig = await cacheRig((_seen, res) => respond(res), { cache: store.cache() }, { forwardHeaders: ['cache-control'] });
     await rig.gw.proxy.ready();
   }
 

@@ -2,7 +2,7 @@
 // origin made the response explicitly public (headers-store-Set-Cookie in cache-tests).
 import type http from 'node:http';
 import type { CacheOptions } from '@handoff/core';
-import { explicitlyPublic } from '../../packages/core/src/cache/policy-head';
+import { explicitlyPublic } from '../../packages/core/src/cache/directives';
 import { cacheRig, hits, storeCases, type CacheRig } from './helpers';
 
 describe('explicitlyPublic', () => {

@@ -7,11 +7,11 @@ import { request } from '../helpers/client';
 import { response, scriptedUpstream, type ScriptedUpstream, type Step } from '../faults/scripted-upstream';
 import { engineGateway, type EngineGateway } from '../helpers/engine-gateway';
 import type { ProxyError } from '@handoff/core';
-import { STORES } from './stores';
+import { storeRows } from './helpers';
 
 const CACHEABLE = 'Cache-Control: max-age=60';
 
-describe.each(STORES)('store failures are only the store’s (%s store)', (_name, store) => {
+describe.each(storeRows())('store failures are only the store’s (%s store)', (_name, store) => {
   let origin: ScriptedUpstream;
   let gw: EngineGateway;
   let storeErrors: ProxyError[];
@@ -20,7 +20,7 @@ describe.each(STORES)('store failures are only the store’s (%s store)', (_name
     // The first connection misbehaves; every later one answers a storable 200.
     origin = await scriptedUpstream((n) => (n === 0 ? first : [{ request: true }, { send: response('200 OK', [CACHEABLE], 'good') }, { hang: true }]));
     storeErrors = [];
-    gw = await engineGateway((call) => call.fetch(origin.url + call.url), { cache: { ...store.options(), onError: (err) => storeErrors.push(err) } });
+    gw = await engineGateway((call) => call.fetch(origin.url + call.url), { cache: { ...store.cache(), onError: (err) => storeErrors.push(err) } });
     await gw.proxy.ready();
   }
 

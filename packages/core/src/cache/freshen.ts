@@ -9,8 +9,11 @@ import { originView } from './stash';
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
 
-/** Fields a 304 never updates in the stored response (RFC 9111 §3.2): the stored body's own framing. */
-const KEPT = new Set(['content-length', 'content-range', 'age']);
+/**
+ * Fields a 304 never updates in the stored response (RFC 9111 §3.2): those the stored body
+ * depends on — its framing, its coding and the digests of its bytes — and Age.
+ */
+const KEPT = new Set(['content-length', 'content-range', 'content-encoding', 'content-md5', 'content-digest', 'repr-digest', 'age']);
 
 /**
  * Freshens a stored response with a 304 (RFC 9111 §4.3.4), which undici 7's cache

@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'undici/types/header';
 import { ForwardingHandler } from '../upstream/forwarding-handler';
 import { usableAge } from './age';
+import { explicitlyPublic, mustUnderstandView } from './directives';
 import { stash, STASH_FIELD } from './stash';
 import { targetedCacheControl } from './targeted';
 
@@ -22,15 +23,19 @@ const PASSED_ON = 'cdn-cache-control';
  * proxy reads it, where undici reads it otherwise or not at all):
  * - Age is the first member when that is valid, else ignored (cache/age.ts);
  * - a valid targeted field stands in for Cache-Control and Expires (RFC 9213 §2.2);
+ * - `must-understand` is applied: `no-store` added for a status code this cache does not
+ *   implement, dropped for one it does (cache/directives.ts);
  * - with `storeSetCookie`, an explicitly public response's Set-Cookie is hidden, since
  *   undici never stores one that has it as a shared cache.
  * What was replaced or hidden is stashed and put back for the client (cache/stash.ts).
  */
-export function policyView(headers: Fields, settings: PolicySettings): Fields {
+export function policyView(headers: Fields, settings: PolicySettings, status: number): Fields {
   const { targetedFields, storeSetCookie } = settings;
   const targetedPresent = targetedFields.some((name) => headers[name] !== undefined);
   const cookie = storeSetCookie && headers['set-cookie'] !== undefined;
-  if (headers.age === undefined && headers[STASH_FIELD] === undefined && !targetedPresent && !cookie) return headers;
+  const cc = headers['cache-control'];
+  const mustUnderstand = cc !== undefined && /must-understand/i.test(Array.isArray(cc) ? cc.join(',') : cc);
+  if (headers.age === undefined && headers[STASH_FIELD] === undefined && !targetedPresent && !cookie && !mustUnderstand) return headers;
 
   const fields: Fields = { ...headers };
   // Only this proxy writes the stash; one from the origin is dropped.
@@ -47,6 +52,11 @@ export function policyView(headers: Fields, settings: PolicySettings): Fields {
     fields['cache-control'] = targeted;
     delete fields.expires;
   }
+  const understood = mustUnderstandView(fields['cache-control'], status);
+  if (understood !== undefined) {
+    origin['cache-control'] ??= fields['cache-control'] ?? null;
+    fields['cache-control'] = understood;
+  }
   if (cookie && explicitlyPublic(fields['cache-control'])) {
     origin['set-cookie'] = fields['set-cookie']!;
     delete fields['set-cookie'];
@@ -54,16 +64,6 @@ export function policyView(headers: Fields, settings: PolicySettings): Fields {
   const strip = targetedFields.filter((name) => name !== PASSED_ON && fields[name] !== undefined);
   stash(fields, origin, strip);
   return fields;
-}
-
-/** `public` or `s-maxage` among the directives: the origin's explicit leave to share the response (RFC 9111 §3). */
-export function explicitlyPublic(value: string | string[] | undefined): boolean {
-  if (value === undefined) return false;
-  const text = (Array.isArray(value) ? value.join(',') : value).replace(/"(?:[^"\\]|\\.)*"/g, '""');
-  return text.split(',').some((directive) => {
-    const name = directive.split('=', 1)[0]!.trim().toLowerCase();
-    return name === 'public' || name === 's-maxage';
-  });
 }
 
 type Controller = Dispatcher.DispatchController;
@@ -78,7 +78,7 @@ export class PolicyHeadHandler extends ForwardingHandler {
   }
 
   override onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
-    const fields = statusCode >= 200 ? (policyView(headers as Fields, this.settings) as IncomingHttpHeaders) : headers;
+    const fields = statusCode >= 200 ? (policyView(headers as Fields, this.settings, statusCode) as IncomingHttpHeaders) : headers;
     this.handler.onResponseStart?.(controller, statusCode, fields, statusMessage);
   }
 }
