@@ -2,35 +2,16 @@ import http from 'node:http';
 import express from 'express';
 import { handoff, isProxyError, offload, type HandoffMiddleware, type ProxyHandle } from '@handoff/express';
 import { openResponse, readBody, request } from './helpers/client';
+import { adapterSuite } from './helpers/adapters';
 import { listen, upstream, type Running } from './helpers/servers';
 import { until } from './helpers/wait';
 
 describe('@handoff/express: res.proxyFetch', () => {
-  const closers: (() => Promise<void>)[] = [];
-  let origin: Running;
-  let held: http.ServerResponse[];
-  let seen: http.IncomingMessage[];
-
-  beforeEach(async () => {
-    held = [];
-    seen = [];
-    origin = await upstream((req, res) => {
-      seen.push(req);
-      res.setHeader('content-type', 'text/plain');
-      res.setHeader('x-powered-by', req.url === '/powered' ? 'origin' : []);
-      if (req.url === '/hold') {
-        res.write('first ');
-        return held.push(res);
-      }
-      res.end(`origin ${req.url}`);
-    });
+  const suite = adapterSuite((req, res) => {
+    res.setHeader('x-powered-by', req.url === '/powered' ? 'origin' : []);
+    res.end(`origin ${req.url}`);
   });
-
-  afterEach(async () => {
-    for (const res of held) res.destroy();
-    for (const close of closers.splice(0).reverse()) await close();
-    await origin.close();
-  });
+  const { closers, held, seen } = suite;
 
   /** An Express app on port 0: `build` mounts what the test needs; errors reaching the error handler are recorded. */
   async function serve(build: (app: express.Express, proxy: HandoffMiddleware) => void, options = {}) {
@@ -58,7 +39,7 @@ describe('@handoff/express: res.proxyFetch', () => {
       });
       app.use(proxy);
       app.get('/r', async (_req, res) => {
-        handle = await res.proxyFetch(`${origin.url}/hold`);
+        handle = await res.proxyFetch(`${suite.origin.url}/hold`);
         events.push(`route resumed, settled: ${handle.outcome !== undefined}`);
       });
     });
@@ -77,9 +58,9 @@ describe('@handoff/express: res.proxyFetch', () => {
     const gw = await serve((app, proxy) => {
       const router = express.Router();
       router.use(proxy);
-      router.get('/:name', (req, res) => res.proxyFetch(`${origin.url}/routed/${req.params.name}`));
+      router.get('/:name', (req, res) => res.proxyFetch(`${suite.origin.url}/routed/${req.params.name}`));
       const sub = express();
-      sub.get('/x', (_req, res) => res.proxyFetch(`${origin.url}/sub`));
+      sub.get('/x', (_req, res) => res.proxyFetch(`${suite.origin.url}/sub`));
       app.use('/api', router);
       app.use(proxy);
       app.use('/sub', sub);
@@ -90,8 +71,8 @@ describe('@handoff/express: res.proxyFetch', () => {
 
   it('refuses with a clear error on a request the middleware did not run for', async () => {
     const gw = await serve((app, proxy) => {
-      app.get('/proxied', proxy, (_req, res) => res.proxyFetch(origin.url));
-      app.get('/elsewhere', (_req, res) => res.proxyFetch(origin.url));
+      app.get('/proxied', proxy, (_req, res) => res.proxyFetch(suite.origin.url));
+      app.get('/elsewhere', (_req, res) => res.proxyFetch(suite.origin.url));
     });
     expect((await request(`${gw.url}/proxied`)).status).toBe(200);
     const refused = await request(`${gw.url}/elsewhere`);
@@ -103,7 +84,7 @@ describe('@handoff/express: res.proxyFetch', () => {
     const gw = await serve((app, proxy) => {
       app.use(proxy);
       app.get('/bad', (_req, res) => res.proxyFetch('ftp://files.internal/x'));
-      app.get('/good', (_req, res) => res.proxyFetch(`${origin.url}/good`));
+      app.get('/good', (_req, res) => res.proxyFetch(`${suite.origin.url}/good`));
     });
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const sockets = new Set<unknown>();
@@ -128,7 +109,7 @@ describe('@handoff/express: res.proxyFetch', () => {
       app.get('/r', async (_req, res) => {
         res.write('own body');
         try {
-          await res.proxyFetch(`${origin.url}/r`);
+          await res.proxyFetch(`${suite.origin.url}/r`);
         } catch (err) {
           failures.push((err as Error).message);
           res.end(' only');
@@ -145,9 +126,9 @@ describe('@handoff/express: res.proxyFetch', () => {
       app.use(proxy);
       app.get('/r', (_req, res) => {
         res.set('access-control-allow-origin', 'https://app.example');
-        return res.proxyFetch(`${origin.url}/r`);
+        return res.proxyFetch(`${suite.origin.url}/r`);
       });
-      app.get('/powered', (_req, res) => res.proxyFetch(`${origin.url}/powered`));
+      app.get('/powered', (_req, res) => res.proxyFetch(`${suite.origin.url}/powered`));
     });
     const reply = await request(`${gw.url}/r`);
     expect(reply.headers['access-control-allow-origin']).toBe('https://app.example');
@@ -159,7 +140,7 @@ describe('@handoff/express: res.proxyFetch', () => {
   it('passes a function as the second argument as onHeaders', async () => {
     const gw = await serve((app, proxy) => {
       app.use(proxy);
-      app.get('/r', (_req, res) => res.proxyFetch(`${origin.url}/r`, (head) => void (head.headers['x-via'] = 'express')));
+      app.get('/r', (_req, res) => res.proxyFetch(`${suite.origin.url}/r`, (head) => void (head.headers['x-via'] = 'express')));
     });
     expect((await request(`${gw.url}/r`)).headers['x-via']).toBe('express');
   });
@@ -168,7 +149,7 @@ describe('@handoff/express: res.proxyFetch', () => {
     const gw = await serve((app, proxy) => {
       app.use(express.json());
       app.use(proxy);
-      app.post('/r', (_req, res) => res.proxyFetch(`${origin.url}/r`, { method: 'POST', body: 'request' }));
+      app.post('/r', (_req, res) => res.proxyFetch(`${suite.origin.url}/r`, { method: 'POST', body: 'request' }));
     });
     const reply = await request(`${gw.url}/r`, { method: 'POST', body: Buffer.from('{"a":1}'), headers: { 'content-type': 'application/json' } });
     expect(reply.status).toBe(500);
@@ -182,7 +163,7 @@ describe('@handoff/express: res.proxyFetch', () => {
   it('close() stops admitting: a later call is answered 503', async () => {
     const gw = await serve((app, proxy) => {
       app.use(proxy);
-      app.get('/r', (_req, res) => res.proxyFetch(`${origin.url}/r`));
+      app.get('/r', (_req, res) => res.proxyFetch(`${suite.origin.url}/r`));
     });
     await gw.proxy.close({ timeout: 0 });
     const reply = await request(`${gw.url}/r`);

@@ -1,8 +1,8 @@
-import http from 'node:http';
 import { Writable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { handoff, isProxyError, passThroughBodies, type HandoffPluginOptions, type ProxyHandle } from '@handoff/fastify';
 import { openResponse, readBody, request } from './helpers/client';
+import { adapterSuite } from './helpers/adapters';
 import { listen, upstream, type Running } from './helpers/servers';
 import { until } from './helpers/wait';
 
@@ -19,32 +19,12 @@ function app(): { app: FastifyInstance; lines: Record<string, unknown>[] } {
 }
 
 describe('@handoff/fastify: reply.proxyFetch', () => {
-  const closers: (() => Promise<void>)[] = [];
-  let origin: Running;
-  let held: http.ServerResponse[];
-  let seen: http.IncomingMessage[];
-
-  beforeEach(async () => {
-    held = [];
-    seen = [];
-    origin = await upstream((req, res) => {
-      seen.push(req);
-      res.setHeader('content-type', 'text/plain');
-      if (req.url === '/hold') {
-        res.write('first ');
-        return held.push(res);
-      }
-      let bytes = 0;
-      req.on('data', (chunk: Buffer) => (bytes += chunk.length));
-      req.on('end', () => res.end(`origin ${req.url} ${bytes}`));
-    });
+  const suite = adapterSuite((req, res) => {
+    let bytes = 0;
+    req.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    req.on('end', () => res.end(`origin ${req.url} ${bytes}`));
   });
-
-  afterEach(async () => {
-    for (const res of held) res.destroy();
-    for (const close of closers.splice(0).reverse()) await close();
-    await origin.close();
-  });
+  const { closers, held, seen } = suite;
 
   async function serve(build: (app: FastifyInstance) => void, options: HandoffPluginOptions = { closeTimeout: 0 }) {
     const made = app();
@@ -65,7 +45,7 @@ describe('@handoff/fastify: reply.proxyFetch', () => {
     const gw = await serve((fastify) =>
       fastify.get('/r', async (_request, reply) => {
         reply.header('access-control-allow-origin', 'https://app.example');
-        handle = await reply.proxyFetch(`${origin.url}/hold`);
+        handle = await reply.proxyFetch(`${suite.origin.url}/hold`);
         return handle;
       }),
     );
@@ -109,7 +89,7 @@ describe('@handoff/fastify: reply.proxyFetch', () => {
   });
 
   it("writes the 'request completed' line from the outcome in socket mode, where Fastify never sees the end", async () => {
-    const gw = await serve((fastify) => fastify.get('/r', (_request, reply) => reply.proxyFetch(`${origin.url}/s`, { mode: 'socket' })));
+    const gw = await serve((fastify) => fastify.get('/r', (_request, reply) => reply.proxyFetch(`${suite.origin.url}/s`, { mode: 'socket' })));
     expect((await request(`${gw.url}/r`)).body.toString()).toBe('origin /s 0');
     await until(() => gw.lines.some((line) => line.msg === 'request completed'), 'completion logged');
     expect(gw.lines.find((line) => line.msg === 'request completed')).toMatchObject({ res: { statusCode: 200 }, bytes: 11 });
@@ -117,10 +97,10 @@ describe('@handoff/fastify: reply.proxyFetch', () => {
 
   it("refuses body: 'request' after Fastify's JSON parser read the body; passThroughBodies() leaves it to stream", async () => {
     const gw = await serve((fastify) => {
-      fastify.post('/parsed', (_request, reply) => reply.proxyFetch(`${origin.url}/parsed`, { method: 'POST', body: 'request' }));
+      fastify.post('/parsed', (_request, reply) => reply.proxyFetch(`${suite.origin.url}/parsed`, { method: 'POST', body: 'request' }));
       void fastify.register(async (raw) => {
         passThroughBodies(raw);
-        raw.post('/raw', (_request, reply) => reply.proxyFetch(`${origin.url}/raw`, { method: 'POST', body: 'request' }));
+        raw.post('/raw', (_request, reply) => reply.proxyFetch(`${suite.origin.url}/raw`, { method: 'POST', body: 'request' }));
       });
     });
     const json = { method: 'POST', body: Buffer.from('{"a":1}'), headers: { 'content-type': 'application/json' } };
@@ -136,7 +116,7 @@ describe('@handoff/fastify: reply.proxyFetch', () => {
   });
 
   it('app.close() closes the proxy in preClose: an in-flight transfer is cut after closeTimeout', async () => {
-    const gw = await serve((fastify) => fastify.get('/r', (_request, reply) => reply.proxyFetch(`${origin.url}/hold`)), { closeTimeout: 50 });
+    const gw = await serve((fastify) => fastify.get('/r', (_request, reply) => reply.proxyFetch(`${suite.origin.url}/hold`)), { closeTimeout: 50 });
     const { res } = await openResponse(`${gw.url}/r`);
     const body = readBody(res);
     await gw.app.close();

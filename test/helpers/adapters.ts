@@ -1,5 +1,4 @@
 import http from 'node:http';
-import querystring from 'node:querystring';
 import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
@@ -7,9 +6,9 @@ import type { HandoffProxy, ProxyCallOptions, ProxyHandle, ProxyMode, ProxyOptio
 import { handoff as expressHandoff } from '@handoff/express';
 import { handoff as fastifyHandoff, passThroughBodies } from '@handoff/fastify';
 import { handoff as koaHandoff } from '@handoff/koa';
-import { engineGateway, type EngineGateway, type GatewayCall } from './engine-gateway';
+import { engineGateway, targetOf, type EngineGateway, type GatewayCall } from './engine-gateway';
 import { MODES } from './modes';
-import { listen } from './servers';
+import { listen, upstream, type Running } from './servers';
 
 /**
  * One request as a route sees it, whichever framework serves it: the raw pair, the target
@@ -51,17 +50,10 @@ function recorder(errors: Error[], handles: ProxyHandle[], recordErrors: boolean
 }
 
 function callOf(req: http.IncomingMessage, res: http.ServerResponse, proxy: HandoffProxy, fetch: AdapterCall['fetch'], handles: ProxyHandle[]): AdapterCall {
-  const url = req.url ?? '/';
-  const mark = url.indexOf('?');
-  const query = mark === -1 ? '' : url.slice(mark + 1);
   return {
     req,
     res,
-    method: req.method ?? 'GET',
-    url,
-    path: mark === -1 ? url : url.slice(0, mark),
-    search: query ? `?${query}` : '',
-    query: querystring.parse(query),
+    ...targetOf(req),
     proxy,
     fetch,
     offload: (source, options) => {
@@ -143,6 +135,44 @@ async function fastifyGateway(route: AdapterRoute, options?: ProxyOptions): Prom
     await running.close();
     await app.close();
   }) };
+}
+
+/** What the origin of an adapter's own suite holds for the test that runs. */
+export interface AdapterSuite {
+  readonly origin: Running;
+  /** Responses to `/hold`, left open after a first chunk; destroyed after the test. */
+  readonly held: http.ServerResponse[];
+  /** Every request the origin received. */
+  readonly seen: http.IncomingMessage[];
+  /** Run after the test, newest first, before the origin closes. */
+  readonly closers: (() => Promise<void>)[];
+}
+
+/**
+ * Starts an origin before each test of the calling suite, closed after it: it records every
+ * request, answers text/plain, holds `/hold` open after a first chunk and lets `answer` end the rest.
+ */
+export function adapterSuite(answer: http.RequestListener): AdapterSuite {
+  const suite = { origin: undefined as unknown as Running, held: [] as http.ServerResponse[], seen: [] as http.IncomingMessage[], closers: [] as (() => Promise<void>)[] };
+  beforeEach(async () => {
+    suite.held.length = 0;
+    suite.seen.length = 0;
+    suite.origin = await upstream((req, res) => {
+      suite.seen.push(req);
+      res.setHeader('content-type', 'text/plain');
+      if (req.url === '/hold') {
+        res.write('first ');
+        return suite.held.push(res);
+      }
+      answer(req, res);
+    });
+  });
+  afterEach(async () => {
+    for (const res of suite.held) res.destroy();
+    for (const close of suite.closers.splice(0).reverse()) await close();
+    await suite.origin.close();
+  });
+  return suite;
 }
 
 function closer(first: () => Promise<unknown>, then: () => Promise<void>): () => Promise<void> {

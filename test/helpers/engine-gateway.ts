@@ -33,6 +33,20 @@ export interface GatewayCall {
 
 export type Route = (call: GatewayCall) => unknown;
 
+/** The request's method and target, the target split as Koa splits it. */
+export function targetOf(req: http.IncomingMessage): Pick<GatewayCall, 'method' | 'url' | 'path' | 'search' | 'query'> {
+  const url = req.url ?? '/';
+  const mark = url.indexOf('?');
+  const query = mark === -1 ? '' : url.slice(mark + 1);
+  return {
+    method: req.method ?? 'GET',
+    url,
+    path: mark === -1 ? url : url.slice(0, mark),
+    search: query ? `?${query}` : '',
+    query: querystring.parse(query),
+  };
+}
+
 export interface EngineGateway extends Running {
   proxy: HandoffProxy;
   /** Handles of every transfer the route started, in order. */
@@ -58,18 +72,11 @@ export async function engineGateway(route: Route, options?: ProxyOptions): Promi
   };
 
   const server = http.createServer((req, res) => {
-    const url = req.url ?? '/';
-    const mark = url.indexOf('?');
-    const query = mark === -1 ? '' : url.slice(mark + 1);
     let handedOff = false;
     const call: GatewayCall = {
       req,
       res,
-      method: req.method ?? 'GET',
-      url,
-      path: mark === -1 ? url : url.slice(0, mark),
-      search: query ? `?${query}` : '',
-      query: querystring.parse(query),
+      ...targetOf(req),
       proxy,
       fetch: (target, callOptions) => {
         const handle = proxy.fetch(req, res, target, callOptions);

@@ -1,8 +1,8 @@
-import { readConfig } from './config';
+import { readConfig } from '../../shared/src/config';
 import { createGateway } from './gateway';
-import { onShutdown } from './shutdown';
-import { startUpstream } from './upstream';
-import { printUsage } from './usage';
+import { onShutdown } from '../../shared/src/shutdown';
+import { startUpstream } from '../../shared/src/upstream';
+import { printUsage } from '../../shared/src/usage';
 
 /** How long in-flight transfers may keep going after a shutdown signal. */
 const DRAIN_TIMEOUT = 10_000;

@@ -42,4 +42,5 @@ export { toProxyError } from './errors';
 export { UploadRate } from './upstream/upload-rate';
 export { refuse } from './transfer/answer';
 export { expectContinue } from './continue';
+export { callOptions, offloadEngine, withProxy, type OffloadEngine, type OffloadOptions, type ProxyFetch, type WithProxy } from './adapter';
 export { MAX_DELAY } from './options/values';

@@ -1,12 +1,14 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
+  callOptions,
   createProxy,
-  type CloseOptions,
-  type HandoffProxy,
+  withProxy,
   type OnHeaders,
   type ProxyCallOptions,
+  type ProxyFetch,
   type ProxyHandle,
   type ProxyOptions,
+  type WithProxy,
 } from '@handoff/core';
 import { handOff, installOn, PROXY, type ProxiedResponse } from './hand-off';
 
@@ -19,6 +21,7 @@ export {
   type OnError,
   type OnHeaders,
   type ProxyCallOptions,
+  type ProxyFetch,
   type ProxyHandle,
   type ProxyMode,
   type ProxyOptions,
@@ -31,8 +34,6 @@ export {
   DEFAULT_KEEP_HEADERS,
 } from '@handoff/core';
 export { offload, type OffloadMiddleware, type OffloadOptions } from './offload';
-
-export type ProxyFetch = (url: string | URL, optionsOrOnHeaders?: ProxyCallOptions | OnHeaders) => Promise<ProxyHandle>;
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -53,11 +54,7 @@ declare global {
 }
 
 /** The middleware, with the proxy behind it for stats and shutdown. */
-export interface HandoffMiddleware extends RequestHandler {
-  readonly proxy: HandoffProxy;
-  /** Stops admitting, drains in-flight transfers until the deadline, aborts the rest. */
-  close(options?: CloseOptions): Promise<void>;
-}
+export interface HandoffMiddleware extends RequestHandler, WithProxy {}
 
 /**
  * Express middleware installing `res.proxyFetch(url, optionsOrOnHeaders?)` for the
@@ -70,13 +67,10 @@ export function handoff(options?: ProxyOptions): HandoffMiddleware {
     (res as ProxiedResponse)[PROXY] = proxy;
     next();
   };
-  return Object.assign(middleware, {
-    proxy,
-    close: (closeOptions?: CloseOptions) => proxy.close(closeOptions),
-  });
+  return withProxy(middleware, proxy);
 }
 
 function responseProxyFetch(this: ProxiedResponse, url: string | URL, optionsOrOnHeaders?: ProxyCallOptions | OnHeaders) {
-  const options = typeof optionsOrOnHeaders === 'function' ? { onHeaders: optionsOrOnHeaders } : optionsOrOnHeaders;
+  const options = callOptions(optionsOrOnHeaders);
   return handOff(this, 'res.proxyFetch', this[PROXY], options, (proxy) => proxy.fetch(this.req, this, url, options));
 }

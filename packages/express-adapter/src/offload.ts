@@ -1,19 +1,18 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
-  createProxy,
   hasOffloadInstruction,
+  offloadEngine,
   removeInstructionHeaders,
   stripInstructionHeaders,
   takeHandlerHeaders,
-  validateOffloadRules,
+  withProxy,
   ProxyError,
-  type CloseOptions,
-  type HandoffProxy,
   type OffloadBody,
+  type OffloadEngine,
+  type OffloadOptions,
   type OffloadRequest,
-  type OffloadRules,
   type ProxyHandle,
-  type ProxyOptions,
+  type WithProxy,
 } from '@handoff/core';
 import { END, handOff, installOn, restoreEnd } from './hand-off';
 
@@ -31,29 +30,17 @@ declare global {
   }
 }
 
-export interface OffloadOptions extends OffloadRules {
-  /** The engine offloads run through: a Proxy (e.g. `handoff().proxy`, sharing its gate), or options for one of its own. */
-  proxy?: HandoffProxy | ProxyOptions;
-}
+export type { OffloadOptions } from '@handoff/core';
 
 /** The middleware, with the proxy behind it. */
-export interface OffloadMiddleware extends RequestHandler {
-  readonly proxy: HandoffProxy;
-  /** Closes the proxy if this middleware created it; a shared one is closed by its owner. */
-  close(options?: CloseOptions): Promise<void>;
-}
-
-interface Engine {
-  proxy: HandoffProxy;
-  rules: OffloadRules;
-}
+export interface OffloadMiddleware extends RequestHandler, WithProxy {}
 
 // Per-request state as plain properties: no closures per request (see hand-off.ts).
 const kEngine = Symbol('handoff.offload.engine');
 const kPreset = Symbol('handoff.offload.preset');
 
 type End = Response['end'];
-type OffloadResponse = Response & { [kEngine]?: Engine; [kPreset]?: string[]; [END]?: End };
+type OffloadResponse = Response & { [kEngine]?: OffloadEngine; [kPreset]?: string[]; [END]?: End };
 
 /**
  * Express middleware that performs offload instructions: a response the handlers behind it
@@ -63,11 +50,7 @@ type OffloadResponse = Response & { [kEngine]?: Engine; [kPreset]?: string[]; [E
  * does the same with a typed request. Instruction headers a client sends are removed first.
  */
 export function offload(options: OffloadOptions = {}): OffloadMiddleware {
-  const { proxy: given, ...rules } = options;
-  const owned = !isProxy(given);
-  const proxy = isProxy(given) ? given : createProxy(given);
-  validateOffloadRules(rules);
-  const engine: Engine = { proxy, rules };
+  const engine = offloadEngine(options);
 
   const middleware = function offloadMiddleware(req: Request, res: OffloadResponse, next: NextFunction) {
     installOn(res, 'offload', offloadMethod);
@@ -78,15 +61,7 @@ export function offload(options: OffloadOptions = {}): OffloadMiddleware {
     res.end = endOrOffload as End;
     next();
   };
-  return Object.assign(middleware, {
-    proxy,
-    close: (closeOptions?: CloseOptions) => (owned ? proxy.close(closeOptions) : Promise.resolve()),
-  });
-}
-
-/** A Proxy from any installed copy of @handoff/core (so not `instanceof`). */
-function isProxy(value: HandoffProxy | ProxyOptions | undefined): value is HandoffProxy {
-  return typeof (value as HandoffProxy | undefined)?.offload === 'function' && typeof (value as HandoffProxy).fetch === 'function';
+  return withProxy(middleware, engine.proxy, engine.owned);
 }
 
 /** `res.end` while the offload() middleware watches: an instruction in the head is performed instead of sent. */

@@ -1,6 +1,7 @@
 import type { FastifyPluginCallback, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import {
+  callOptions,
   createProxy,
   validateOffloadRules,
   DEFAULTS,
@@ -9,6 +10,7 @@ import {
   type OffloadRequest,
   type OnHeaders,
   type ProxyCallOptions,
+  type ProxyFetch,
   type ProxyHandle,
 } from '@handoff/core';
 import { handOff } from './hand-off';
@@ -24,6 +26,7 @@ export {
   type OnError,
   type OnHeaders,
   type ProxyCallOptions,
+  type ProxyFetch,
   type ProxyHandle,
   type ProxyMode,
   type ProxyOptions,
@@ -37,8 +40,6 @@ export {
 } from '@handoff/core';
 export type { HandoffPluginOptions } from './options';
 export { passThroughBodies } from './bodies';
-
-export type ProxyFetch = (url: string | URL, optionsOrOnHeaders?: ProxyCallOptions | OnHeaders) => Promise<ProxyHandle>;
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -81,7 +82,7 @@ const plugin: FastifyPluginCallback<HandoffPluginOptions> = (app, options, done)
 
   app.decorate('handoff', proxy);
   app.decorateReply('proxyFetch', function proxyFetch(this: FastifyReply, url: string | URL, optionsOrOnHeaders?: ProxyCallOptions | OnHeaders) {
-    const call = typeof optionsOrOnHeaders === 'function' ? { onHeaders: optionsOrOnHeaders } : optionsOrOnHeaders;
+    const call = callOptions(optionsOrOnHeaders);
     return handOff(this, call, mode, () => proxy.fetch(this.request.raw, this.raw, url, call));
   });
   app.decorateReply('offload', function offloadReply(this: FastifyReply, request: OffloadRequest) {

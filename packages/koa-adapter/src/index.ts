@@ -1,15 +1,18 @@
 import type { Context, Middleware } from 'koa';
 import {
   ProxyError,
+  callOptions,
   createProxy,
-  type CloseOptions,
+  withProxy,
   type LaterOptions,
   type OnHeaders,
   type HandoffProxy,
   type ProxyCallOptions,
+  type ProxyFetch,
   type ProxyHandle,
   type ProxyOptions,
   type ProxyOutcome,
+  type WithProxy,
 } from '@handoff/core';
 
 export {
@@ -27,6 +30,7 @@ export {
   type OnError,
   type OnHeaders,
   type ProxyCallOptions,
+  type ProxyFetch,
   type ProxyHandle,
   type ProxyMode,
   type ProxyOptions,
@@ -43,7 +47,6 @@ export { offload, type OffloadMiddleware, type OffloadOptions } from './offload'
 export { acceptUpload, type AcceptUploadOptions, type Upload, type UploadGrant } from './upload';
 export { localStore, type FileInfo, type UploadStore, type UploadTarget, type UploadedFile } from '@handoff/uploads';
 
-export type ProxyFetch = (url: string | URL, optionsOrOnHeaders?: ProxyCallOptions | OnHeaders) => Promise<ProxyHandle>;
 export type ProxyLater = (url: string | URL, options?: LaterOptions) => Promise<ProxyOutcome>;
 
 declare module 'koa' {
@@ -68,11 +71,7 @@ declare module 'koa' {
 }
 
 /** The middleware, with the proxy behind it for stats and shutdown. */
-export interface HandoffMiddleware extends Middleware {
-  readonly proxy: HandoffProxy;
-  /** Stops admitting, drains in-flight transfers until the deadline, aborts the rest. */
-  close(options?: CloseOptions): Promise<void>;
-}
+export interface HandoffMiddleware extends Middleware, WithProxy {}
 
 /**
  * Koa middleware installing `ctx.proxyFetch(url, optionsOrOnHeaders?)`.
@@ -86,10 +85,7 @@ export function handoff(options?: ProxyOptions): HandoffMiddleware {
     (ctx as ProxiedContext)[PROXY] = proxy;
     return next();
   };
-  return Object.assign(middleware, {
-    proxy,
-    close: (closeOptions?: CloseOptions) => proxy.close(closeOptions),
-  });
+  return withProxy(middleware, proxy);
 }
 
 /** The proxy of the handoff() middleware that ran last for this request. */
@@ -138,7 +134,7 @@ async function proxyFetch(
   url: string | URL,
   optionsOrOnHeaders?: ProxyCallOptions | OnHeaders,
 ): Promise<ProxyHandle> {
-  const options = typeof optionsOrOnHeaders === 'function' ? { onHeaders: optionsOrOnHeaders } : optionsOrOnHeaders;
+  const options = callOptions(optionsOrOnHeaders);
   const handle = proxy.fetch(ctx.req, ctx.res, url, options);
   ctx.respond = false;
   ctx.state.handoff = handle;

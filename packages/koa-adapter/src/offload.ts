@@ -2,19 +2,18 @@ import type { Readable } from 'node:stream';
 import type Koa from 'koa';
 import type { Context, Middleware } from 'koa';
 import {
-  createProxy,
   hasOffloadInstruction,
+  offloadEngine,
   ProxyError,
   removeInstructionHeaders,
   takeHandlerHeaders,
-  type HandoffProxy,
-  validateOffloadRules,
   stripInstructionHeaders,
-  type CloseOptions,
+  withProxy,
   type OffloadBody,
+  type OffloadEngine,
+  type OffloadOptions,
   type OffloadRequest,
-  type OffloadRules,
-  type ProxyOptions,
+  type WithProxy,
 } from '@handoff/core';
 
 declare module 'koa' {
@@ -28,28 +27,16 @@ declare module 'koa' {
   }
 }
 
-export interface OffloadOptions extends OffloadRules {
-  /** The engine offloads run through: a Proxy (e.g. `handoff().proxy`, sharing its gate), or options for one of its own. */
-  proxy?: HandoffProxy | ProxyOptions;
-}
+export type { OffloadOptions } from '@handoff/core';
 
 /** The middleware, with the proxy behind it. */
-export interface OffloadMiddleware extends Middleware {
-  readonly proxy: HandoffProxy;
-  /** Closes the proxy if this middleware created it; a shared one is closed by its owner. */
-  close(options?: CloseOptions): Promise<void>;
-}
-
-interface Engine {
-  proxy: HandoffProxy;
-  rules: OffloadRules;
-}
+export interface OffloadMiddleware extends Middleware, WithProxy {}
 
 // Set per request as plain properties (no per-request closures: see the note on ctx.proxyFetch).
 const kEngine = Symbol('handoff.offload.engine');
 const kRequest = Symbol('handoff.offload.request');
 
-type OffloadContext = Context & { [kEngine]?: Engine; [kRequest]?: OffloadRequest };
+type OffloadContext = Context & { [kEngine]?: OffloadEngine; [kRequest]?: OffloadRequest };
 
 /**
  * Koa middleware that performs offload instructions: after the handlers below it
@@ -59,11 +46,8 @@ type OffloadContext = Context & { [kEngine]?: Engine; [kRequest]?: OffloadReques
  * header policy. Instruction headers a client sends are removed before the handlers run.
  */
 export function offload(options: OffloadOptions = {}): OffloadMiddleware {
-  const { proxy: given, ...rules } = options;
-  const owned = !isProxy(given);
-  const proxy = isProxy(given) ? given : createProxy(given);
-  validateOffloadRules(rules);
-  const engine: Engine = { proxy, rules };
+  const engine = offloadEngine(options);
+  const { proxy, rules } = engine;
   const apps = new WeakSet<Koa>();
 
   const middleware = async function offloadMiddleware(ctx: OffloadContext, next: () => Promise<unknown>) {
@@ -92,15 +76,7 @@ export function offload(options: OffloadOptions = {}): OffloadMiddleware {
       if (outcome.error) ctx.app.emit('error', outcome.error, ctx);
     });
   };
-  return Object.assign(middleware, {
-    proxy,
-    close: (closeOptions?: CloseOptions) => (owned ? proxy.close(closeOptions) : Promise.resolve()),
-  });
-}
-
-/** A Proxy from any installed copy of @handoff/core (so not `instanceof`). */
-function isProxy(value: HandoffProxy | ProxyOptions | undefined): value is HandoffProxy {
-  return typeof (value as HandoffProxy | undefined)?.offload === 'function' && typeof (value as HandoffProxy).fetch === 'function';
+  return withProxy(middleware, proxy, engine.owned);
 }
 
 /** Puts `ctx.offload` on the app's context prototype once, rather than a closure on every ctx. */

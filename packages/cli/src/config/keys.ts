@@ -15,6 +15,7 @@ import {
   httpUrl,
   integer,
   list,
+  nonEmpty,
   optionalAddress,
   origin,
   pairs,
@@ -22,6 +23,8 @@ import {
   ConfigError,
   type Address,
 } from './values';
+import { GATE_KEYS, type GateConfig } from './gate-keys';
+import type { KeyDef } from './key-def';
 import { authorizeSuffix, uploadRoute, uploadSecret, type UploadRoute } from '../uploads/routes';
 
 export interface SidecarConfig {
@@ -47,13 +50,7 @@ export interface SidecarConfig {
     keepHeaders: string[];
     followRedirects: number;
   };
-  /** The concurrency limit shared through Redis by every sidecar with the same key; redis '' keeps it per process. */
-  gate: {
-    redis: string;
-    key: string;
-    leaseTtl: number;
-    whenDown: 'open' | 'closed';
-  };
+  gate: GateConfig;
   /** Requests answered 202 and delivered later through the queue. */
   async: AsyncRule[];
   queue: {
@@ -93,33 +90,12 @@ function asyncRule(value: unknown): AsyncRule {
   return { method: match[1]!.toUpperCase(), prefix: match[2]! };
 }
 
-function redisUrl(value: unknown): string {
-  if (value === '' || value == null) return '';
-  if (typeof value !== 'string' || !/^rediss?:\/\/\S+$/.test(value.trim())) {
-    throw new ConfigError(`must be a redis:// or rediss:// URL, or empty for a limit per process, got ${JSON.stringify(value)}`);
-  }
-  return value.trim();
-}
-
 function databaseUrl(value: unknown): string {
   if (value === '' || value == null) return '';
   if (typeof value !== 'string' || !/^postgres(ql)?:\/\/\S+$/.test(value.trim())) {
     throw new ConfigError('must be a postgres:// or postgresql:// URL, or empty for the embedded store in queue.dir');
   }
   return value.trim();
-}
-
-export interface KeyDef {
-  /** Dotted path in the config file. */
-  key: string;
-  /** Placeholder shown in --help. */
-  arg: string;
-  /** Default as written in the environment; undefined means required. */
-  fallback: string | undefined;
-  help: string;
-  /** Lists and maps: a flag may be repeated, and every form also takes comma-separated values. */
-  repeatable?: boolean;
-  parse(value: unknown): unknown;
 }
 
 function accelMap(value: unknown): Record<string, string> {
@@ -212,32 +188,7 @@ export const KEYS: readonly KeyDef[] = [
     help: "redirects of an offload target to follow, each re-checked against the allow-list (0: relay them)",
     parse: (v) => integer(v, 0),
   },
-  {
-    key: 'gate.redis',
-    arg: 'url',
-    fallback: '',
-    help: 'Redis (redis://…) through which every sidecar with the same gate.key shares one concurrency limit; empty: the limit is per process',
-    parse: redisUrl,
-  },
-  { key: 'gate.key', arg: 'name', fallback: 'handoff:gate', help: 'names the shared limit: sidecars with the same key share concurrency', parse: nonEmpty },
-  {
-    key: 'gate.leaseTtl',
-    arg: 'duration',
-    fallback: '10s',
-    help: "how long a shared slot is leased (renewed while its transfer runs); a killed sidecar's slots come back within it (1s to 10m)",
-    parse: (v) => {
-      const ms = duration(v);
-      if (ms < 1_000 || ms > 600_000) throw new ConfigError(`must be from 1s to 10m, got ${JSON.stringify(v)}`);
-      return ms;
-    },
-  },
-  {
-    key: 'gate.whenDown',
-    arg: 'open|closed',
-    fallback: 'open',
-    help: "Redis unreachable: 'open' admits against concurrency in each sidecar, 'closed' answers 503",
-    parse: (v) => choice(v, ['open', 'closed'] as const),
-  },
+  ...GATE_KEYS,
   {
     key: 'async',
     arg: 'rules',
@@ -297,11 +248,6 @@ export const KEYS: readonly KeyDef[] = [
   { key: 'uploads.partConcurrency', arg: 'n', fallback: '4', help: 'S3 multipart parts uploaded at once, per upload', parse: (v) => integer(v, 1) },
   { key: 'uploads.storageTimeout', arg: 'duration', fallback: '60s', help: 'a storage request without progress this long fails the upload (502)', parse: duration },
 ];
-
-function nonEmpty(value: unknown): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new ConfigError(`must not be empty, got ${JSON.stringify(value)}`);
-  return value.trim();
-}
 
 /** `offload.sendfileRoots` → `HANDOFF_OFFLOAD_SENDFILE_ROOTS`. */
 export function envName(key: string): string {

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 // yaml: a maintained YAML 1.2 parser that reports duplicate keys and positions.
 import { parse as parseYaml } from 'yaml';
-import { KEYS, SECTIONS, envName, flagName, type KeyDef, type SidecarConfig } from './keys';
+import type { KeyDef } from './key-def';
+import { KEYS, SECTIONS, envName, flagName, type SidecarConfig } from './keys';
 import { ConfigError } from './values';
 
 /** What `handoff queue` does with the dead letters. */

@@ -170,3 +170,8 @@ export function boolean(value: unknown): boolean {
   if (value === 'false' || value === '0') return false;
   fail(`must be true or false, got ${show(value)}`);
 }
+
+export function nonEmpty(value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new ConfigError(`must not be empty, got ${JSON.stringify(value)}`);
+  return value.trim();
+}

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ProxyError } from '../errors';
 import type { GateStats } from '../types';
 import { queueFull, queueTimedOut, type ConcurrencyGate, type Waiter } from './admission';
+import { HeldLeases } from './held-leases';
 import { LeaseStore, type Acquired } from './lease-store';
 import type { ResolvedGateOptions } from './options';
 import { Waiting, type Entry } from './waiting';
@@ -31,9 +32,7 @@ export class SharedGate implements ConcurrencyGate {
   readonly #options: ResolvedGateOptions;
   readonly #store: LeaseStore;
   readonly #queue = new Waiting();
-  /** Leases of running transfers, oldest first; `#untaken` are those admitted while Redis was down. */
-  readonly #held = new Set<string>();
-  readonly #untaken = new Set<string>();
+  readonly #held = new HeldLeases();
   readonly #renewal: NodeJS.Timeout;
   readonly #prefix = `${randomBytes(9).toString('base64url')}:`;
   #next = 0;
@@ -42,7 +41,6 @@ export class SharedGate implements ConcurrencyGate {
   #again = false;
   #recovering = false;
   #closed = false;
-  #expired = 0;
   #outages = 0;
 
   constructor(
@@ -82,8 +80,8 @@ export class SharedGate implements ConcurrencyGate {
   get stats(): GateStats {
     return {
       shared: true,
-      leasesHeld: this.#held.size - this.#untaken.size,
-      leasesExpired: this.#expired,
+      leasesHeld: this.#held.taken,
+      leasesExpired: this.#held.expired,
       redisOutages: this.#outages,
       redisUp: this.#connection === 'up',
     };
@@ -97,7 +95,7 @@ export class SharedGate implements ConcurrencyGate {
         return false;
       }
       if (this.#held.size < this.concurrency && this.#queue.size === 0) {
-        this.#holdUntaken(this.#newId());
+        this.#held.addUntaken(this.#newId());
         return true;
       }
       if (this.#queue.size >= this.maxQueue) {
@@ -122,11 +120,7 @@ export class SharedGate implements ConcurrencyGate {
   }
 
   release(): void {
-    const oldest = this.#held.values().next();
-    if (oldest.done) throw new Error('handoff gate released more often than entered');
-    const id = oldest.value;
-    this.#held.delete(id);
-    this.#untaken.delete(id);
+    const id = this.#held.removeOldest();
     if (this.#connection !== 'up') return this.#admitLocally();
     // Even an untaken lease: a renewal sent before may be taking it right now.
     this.#giveBack([id]);
@@ -147,17 +141,12 @@ export class SharedGate implements ConcurrencyGate {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#renewal);
-    if (this.#held.size > 0 && this.#store.ready) await this.#store.release(this.concurrency, [...this.#held]).catch(() => {});
+    if (this.#held.size > 0 && this.#store.ready) await this.#store.release(this.concurrency, this.#held.all()).catch(() => {});
     await this.#store.close();
   }
 
   #newId(): string {
     return this.#prefix + (this.#next++).toString(36);
-  }
-
-  #holdUntaken(id: string): void {
-    this.#held.add(id);
-    this.#untaken.add(id);
   }
 
   #timedOut(entry: Entry): void {
@@ -228,13 +217,9 @@ export class SharedGate implements ConcurrencyGate {
     this.#store.release(this.concurrency, ids).catch((err: unknown) => this.#down(err));
   }
 
-  /** Renews every running transfer's lease; those found gone count as expired (unless never taken). */
-  async #renew(): Promise<void> {
-    const ids = [...this.#held];
-    const untaken = new Set(this.#untaken);
-    const restored = await this.#store.renew(this.#options.leaseTtl, ids);
-    for (const id of restored) if (!untaken.has(id) && this.#held.has(id)) this.#expired++;
-    for (const id of ids) this.#untaken.delete(id);
+  /** Renews every running transfer's lease. */
+  #renew(): Promise<void> {
+    return this.#held.renew(this.#store, this.#options.leaseTtl);
   }
 
   #tick(): void {
@@ -293,7 +278,7 @@ export class SharedGate implements ConcurrencyGate {
       const entry = this.#queue.first();
       if (!entry) return;
       this.#queue.remove(entry);
-      this.#holdUntaken(entry.id);
+      this.#held.addUntaken(entry.id);
       entry.waiter.admit();
     }
   }
