@@ -221,8 +221,13 @@ function report(store: Store, version: string, run: Run, allow: Map<string, stri
   const stale = [...allow.keys()].filter((id) => byId.has(id) && run.results[id] === true);
 
   console.log(`\nhttp-cache-tests ${version} through handoff, ${store} store (${(ms / 1000).toFixed(1)} s)`);
-  console.log(`  ${counts.pass.length} of ${run.tests.length} tests pass; required: ${requiredPassed} of ${required.length} pass, ${counts.fail.length} fail (${allowed.length} allow-listed)`);
-  console.log(`  optional not met: ${counts['optional-fail'].length}; checks answered no: ${counts['check-no'].length}; not run (setup): ${counts['not-run'].length}; dependency failed: ${counts['dependency-fail'].length}`);
+  const requiredIn = (verdict: Verdict) => counts[verdict].filter((id) => byId.get(id)?.kind === 'required').length;
+  console.log(`  ${counts.pass.length} of ${run.tests.length} tests pass`);
+  console.log(
+    `  required: ${requiredPassed} of ${required.length} pass, ${counts.fail.length} fail (${allowed.length} allow-listed), ` +
+      `${requiredIn('not-run')} could not run (setup), ${requiredIn('dependency-fail')} skipped (an optional test or check they build on not met)`,
+  );
+  console.log(`  optional not met: ${counts['optional-fail'].length}; checks answered no: ${counts['check-no'].length}`);
   // A store outage during the run would make cache misses look like conformance failures.
   for (const message of run.storeErrors) console.log(`  STORE     cache.onError: ${message}`);
   for (const id of allowed) console.log(`  allowed   ${id}: ${allow.get(id)}`);
