@@ -6,7 +6,8 @@ import { Gate } from './gate/gate';
 import { SharedGate } from './gate/shared-gate';
 import type { ResolvedCall, ResolvedProxyOptions } from './options/resolve';
 import { TransferList } from './transfer/list';
-import type { Transfer, TransferHost } from './transfer/transfer';
+import type { TransferHost } from './transfer/host';
+import type { Transfer } from './transfer/transfer';
 import type { ProxyStats } from './types';
 import { AllowPolicy } from './upstream/allow';
 import { upstreamConnector } from './upstream/connector';
@@ -22,7 +23,7 @@ const UPSTREAM_HIGH_WATER_MARK = 16 * 1024;
  * What every transfer of one proxy shares: the gate, the dispatchers, the allow-list, the
  * cache, and the list of transfers not settled yet. Internal: users hold a HandoffProxy.
  */
-export class Engine implements TransferHost {
+export class Engine implements TransferHost<Transfer> {
   readonly options: ResolvedProxyOptions;
   readonly gate: ConcurrencyGate;
   readonly #shared: SharedGate | undefined;

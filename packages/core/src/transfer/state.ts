@@ -1,7 +1,6 @@
 /**
- * - `buffering`: reading a small request body whole, before asking for a slot;
- * - `waiting`: socket mode, behind another response on the connection, not yet admitted;
- * - `queued`: waiting for a slot in the gate;
+ * - `admitting`: on the way to a slot (transfer/admission.ts: the body read ahead, the
+ *   connection's turn in socket mode, the gate's queue);
  * - `awaitingHead`: holds a slot, the source is asked, no head yet (only the source retries, and only here);
  * - `headHook`: a head arrived and an async `onHeaders` runs; the source is paused;
  * - `headHookDone`: the same, but the source has ended meanwhile (a bodiless response) and gave its slot back;
@@ -12,9 +11,7 @@
  * - `settled`: everything released, `done` resolved.
  */
 export type State =
-  | 'buffering'
-  | 'waiting'
-  | 'queued'
+  | 'admitting'
   | 'awaitingHead'
   | 'headHook'
   | 'headHookDone'

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ProxyError, describeTarget, toProxyError } from '../errors';
-import type { ConcurrencyGate, Waiter } from '../gate/admission';
 import type { Instruction } from '../offload/instruction';
 import { fromBackend, targetSource, type Offload } from '../offload/performer';
 import type { OffloadStart } from '../offload/start';
@@ -13,44 +12,37 @@ import { ResponseSink } from '../sink/response-sink';
 import type { Sink } from '../sink/sink';
 import { SocketSink } from '../sink/socket-sink';
 import type { ProxyOutcome, ResponseHead } from '../types';
-import { callExchange, type UpstreamContext } from '../upstream/context';
+import { callExchange } from '../upstream/context';
 import type { ExchangeListener, UpstreamExchange } from '../upstream/exchange';
-import { declaredTooLarge, tooLarge, type BodyPrefix } from '../upstream/request-body';
-import { startBuffering, type BufferBudget, type BufferOwner, type RequestBuffer } from '../upstream/request-buffer';
+import type { BodyPrefix } from '../upstream/request-body';
+import { Admission, type AdmissionOwner } from './admission';
 import { errorResponse, writeAnswer, type ErrorResponse } from './answer';
 import { ClientWatch, type ClientOwner } from './client';
+import type { TransferHost } from './host';
 import type { Linked } from './list';
 import { outcomeOf } from './outcome';
-import { overflowTo } from './overflow';
 import { HOLDS_SLOT, type State } from './state';
-
-/** What a transfer needs from the proxy that runs it. */
-export interface TransferHost extends UpstreamContext, BufferBudget {
-  readonly gate: ConcurrencyGate;
-  readonly closing: boolean;
-  settled(transfer: Transfer): void;
-}
 
 /**
  * One proxied request, from the gate to the last byte, as a state machine: every
  * transition is a method here, and what may happen in a state follows from the state
- * alone. The source (upstream exchange or file), the head pipeline, the body relay, the
- * error answer and the client's events each live in their own module.
+ * alone. Admission to the gate, the source (upstream exchange or file), the head
+ * pipeline, the body relay, the error answer and the client's events each live in their
+ * own module.
  */
-export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwner, ClientOwner, Linked<Transfer> {
+export class Transfer implements AdmissionOwner, ExchangeListener, RelayOwner, ClientOwner, Linked<Transfer> {
   readonly done: Promise<ProxyOutcome>;
   outcome: ProxyOutcome | undefined;
   listPrev: Transfer | undefined = undefined;
   listNext: Transfer | undefined = undefined;
 
-  #state: State = 'queued';
+  #state: State = 'admitting';
   #source: ResponseSource | undefined;
   #relay: BodyRelay | undefined;
   #offload: Offload | undefined;
   /** Set for `proxy.offload()`: the instruction to perform instead of asking `url`. */
   #pending: OffloadStart | ProxyError | undefined;
-  #upload: RequestBuffer | undefined;
-  #body: Buffer | BodyPrefix | undefined;
+  #admission: Admission | undefined;
   #status = 0;
   #error: ProxyError | undefined;
   #headersMs: number | undefined;
@@ -61,7 +53,7 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
   #client: ClientWatch | undefined;
 
   constructor(
-    private readonly host: TransferHost,
+    private readonly host: TransferHost<Transfer>,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly url: URL,
@@ -89,13 +81,11 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
     if (this.#pending instanceof ProxyError) return this.#fail(this.#pending);
     if (this.#pending) this.#instructionMs = performance.now() - this.#started;
     if (this.host.closing) return this.#fail(new ProxyError('HANDOFF_CLOSED', `Proxy is shutting down: ${this.describe()}`));
-    if (this.call.body === 'request' && declaredTooLarge(this.req, this.call.maxBodySize)) return this.#fail(tooLarge(this.call, this.describe()));
-    this.#upload = this.#pending ? undefined : startBuffering(this.req, this.call, this, this.host);
-    if (this.#upload) this.#state = 'buffering';
-    else this.#askForSlot();
+    this.#admission = new Admission(this, this.host, this.req, this.res, this.call, this.url, client);
+    this.#admission.start(!this.#pending);
   }
 
-  /** FailureOwner: the upload, the relay or a forwarded body broke. */
+  /** The upload, the gate, the relay or a forwarded body broke. */
   fail(err: ProxyError): void {
     this.#fail(err);
   }
@@ -114,7 +104,7 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
   responseCurrent(): void {
     // A response-mode relay waiting behind another response starts its idle clock now.
     this.#relay?.touch();
-    if (this.#state === 'waiting') this.#askForSlot();
+    this.#admission?.connectionFree();
   }
 
   clientGone(): void {
@@ -128,18 +118,10 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
     this.abort('aborted by its signal');
   }
 
-  // BufferOwner
+  // AdmissionOwner
 
-  bodyRead(body: Buffer | BodyPrefix): void {
-    if (this.#state !== 'buffering') return;
-    this.#body = body;
-    this.#askForSlot();
-  }
-
-  // Waiter
-
-  admit(): void {
-    if (this.#state !== 'queued') return this.host.gate.release();
+  admitted(body: Buffer | BodyPrefix | undefined): void {
+    if (this.#state !== 'admitting') return this.host.gate.release();
     this.#state = 'awaitingHead';
     try {
       const pending = this.#pending;
@@ -147,8 +129,7 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
         this.#pending = undefined;
         this.#perform(pending as OffloadStart, undefined);
       } else {
-        this.#source = callExchange(this, this.host, this.req, this.call, this.url, this, this.#body);
-        this.#body = undefined;
+        this.#source = callExchange(this, this.host, this.req, this.call, this.url, this, body);
       }
       this.#source!.start();
     } catch (err) {
@@ -156,9 +137,10 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
     }
   }
 
-  reject(err: ProxyError): void {
-    if (err.code === 'HANDOFF_QUEUE_FULL' && this.call.overflow) return this.#overflow();
-    this.fail(err);
+  overflowed(accepted: Promise<ProxyOutcome>): void {
+    if (this.#state !== 'admitting') return;
+    this.#state = 'overflowing';
+    void accepted.then((outcome) => this.#settle(outcome));
   }
 
   // SourceListener
@@ -221,28 +203,6 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
 
   // Transitions
 
-  /** Into the gate: at once, or (socket mode, pipelined) once the response owns its connection. */
-  #askForSlot(): void {
-    if (this.call.mode === 'socket' && !this.#client!.current) {
-      this.#state = 'waiting';
-      return;
-    }
-    this.#state = 'queued';
-    if (this.host.gate.enter(this)) this.admit();
-  }
-
-  /** The gate and its wait queue are full: the proxy's queue stores the request for later and answers the client. */
-  #overflow(): void {
-    let accepted: Promise<ProxyOutcome>;
-    try {
-      accepted = overflowTo(this.host.options, this.req, this.res, this.call, this.url, this.#body);
-    } catch (err) {
-      return this.#fail(toProxyError(err, this.describe(), false));
-    }
-    this.#state = 'overflowing';
-    void accepted.then((outcome) => this.#settle(outcome));
-  }
-
   /** Performs an offload instruction in this transfer, holding the same slot: its target becomes the source. */
   #perform(start: OffloadStart, backendBody: Offload['backendBody']): void {
     this.#offload = { kind: start.instruction.kind, instructionMs: this.#instructionMs, kept: start.kept, rate: start.rate, backendBody };
@@ -286,8 +246,7 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
     if (state === 'failing' || state === 'settled' || state === 'overflowing') return;
     this.#state = 'failing';
     this.#error = error;
-    if (state === 'queued') this.host.gate.leave(this);
-    this.#upload?.stop();
+    this.#admission?.stop();
     this.#source?.abort(error);
     const relay = this.#relay;
     relay?.stop();
@@ -317,7 +276,7 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
     this.#relay?.stop();
     this.#client?.stop();
     this.#offload?.backendBody?.abort(new Error('transfer settled'));
-    this.#upload?.release();
+    this.#admission?.release();
     const outcome = queued ?? outcomeOf(this.#status, this.#relay?.bytes ?? 0, this.#started, this.#error, this.#headersMs, this.#offload);
     this.outcome = outcome;
     this.host.settled(this);
