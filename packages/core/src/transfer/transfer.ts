@@ -175,6 +175,10 @@ export class Transfer implements Waiter, ExchangeListener, RelayOwner, BufferOwn
     }
   }
 
+  onEarlyHints(source: ResponseSource, links: string[]): void {
+    if (source === this.#source && this.#state === 'awaitingHead') this.#sink.earlyHints(links);
+  }
+
   onResponseStart(source: ResponseSource, head: SourceHead): void {
     if (source !== this.#source || this.#state !== 'awaitingHead') return;
     this.#headersMs = performance.now() - this.#started;
