@@ -7,6 +7,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import path from 'node:path';
 import { createProxy, type ProxyHandle } from '@handoff/core';
+import { scriptedUpstream } from '../faults/scripted-upstream';
 import { ADAPTER_MODES, gatewayFor } from '../helpers/adapters';
 import { engineGateway, type EngineGateway } from '../helpers/engine-gateway';
 import { MODES } from '../helpers/modes';
@@ -207,6 +208,20 @@ describe.each(MODES)('interim responses from the upstream (engine, %s mode)', (m
     const reply = await hinted(`${gw.url}/from`);
     expect(reply.interim.map((info) => info.rawHeaders[1])).toEqual(['</hop.css>; rel=preload', '</style.css>; rel=preload; as=style']);
     expect([reply.status, reply.body]).toEqual([200, 'fine']);
+  });
+
+  it.each([
+    ['a 103', HINTS, [103]],
+    ['an unsolicited 100', 'HTTP/1.1 100 Continue\r\n\r\n', []],
+  ])('never resend a request reset after %s: the upstream had read it, so the client gets a 502', async (_what, interim, relayed) => {
+    const scripted = await scriptedUpstream([{ request: true }, { send: interim }, { wait: 20 }, { reset: true }]);
+    origin = { ...scripted, requests: scripted.requests };
+    gw = await engineGateway(({ fetch, url }) => fetch(`${origin.url}${url}`, { mode }));
+    const reply = await hinted(`${gw.url}/page`);
+    expect(reply.interim.map((info) => info.status)).toEqual(relayed);
+    expect(reply.status).toBe(502);
+    expect((await gw.handles[0]!.done).error!.code).toBe('HANDOFF_UPSTREAM_RESET');
+    expect(scripted.requests).toHaveLength(1);
   });
 
   describe('with the cache on', () => {

@@ -21,7 +21,7 @@ export class ResponseSink implements Sink {
   earlyHints(links: string[]): void {
     const { res } = this;
     const { httpVersionMajor: major, httpVersionMinor: minor } = res.req;
-    if (this.queued || res.headersSent || res.destroyed || (major === 1 && minor === 0) || major === 0) return;
+    if (this.queued || res.headersSent || res.destroyed || major < 1 || (major === 1 && minor < 1)) return;
     try {
       // HTTP/1.1: Node writes the 103 head itself; HTTP/2: a HEADERS frame with :status 103.
       res.writeEarlyHints({ link: links });

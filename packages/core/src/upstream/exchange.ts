@@ -69,6 +69,8 @@ export class UpstreamExchange implements ResponseSource, AttemptOwner {
   #trace: CacheTrace | undefined;
   #length: number | null = null;
   #drain: BodyDrain | undefined;
+  /** The current attempt got a 1xx: the upstream read the request, a reset now is no stale connection. */
+  #interim = false;
 
   constructor(listener: ExchangeListener, request: UpstreamRequest, settings: ExchangeSettings) {
     this.#listener = listener;
@@ -134,6 +136,7 @@ export class UpstreamExchange implements ResponseSource, AttemptOwner {
   attemptInterim(status: number, parsed: ParsedHeaders): void {
     // Only 103's Link values go on (RFC 8297): its other fields, a 100 nobody asked for
     // (handoff never sends Expect), 102 and unknown 1xx are dropped.
+    this.#interim = true;
     if (status !== 103 || this.#phase !== 'sending') return;
     const links = earlyHintLinks(parsed.link);
     if (links.length > 0) this.#listener.onEarlyHints?.(this, links);
@@ -195,7 +198,7 @@ export class UpstreamExchange implements ResponseSource, AttemptOwner {
   attemptError(err: Error): void {
     if (this.#phase === 'draining') return this.#drained();
     if (this.#phase === 'done') return;
-    if (this.#phase === 'sending' && retryable(err, this.#attempts, this.#request)) return this.#dispatch();
+    if (this.#phase === 'sending' && !this.#interim && retryable(err, this.#attempts, this.#request)) return this.#dispatch();
     this.#fail(toProxyError(err, this.describe(), this.#phase === 'responding'));
   }
 
@@ -214,6 +217,7 @@ export class UpstreamExchange implements ResponseSource, AttemptOwner {
     const attempt = new Attempt(this);
     this.#attempt = attempt;
     this.#attempts++;
+    this.#interim = false;
     clearTimeout(this.#connectTimer);
     if (settings.connectTimeout > 0) this.#connectTimer = setTimeout(connectTimedOut, settings.connectTimeout, this);
     const trace = traceFor(settings.cache, request.method);
