@@ -12,6 +12,7 @@ import { ADAPTER_MODES, gatewayFor } from '../helpers/adapters';
 import { engineGateway, type EngineGateway } from '../helpers/engine-gateway';
 import { MODES } from '../helpers/modes';
 import { listen, type Running } from '../helpers/servers';
+import { until } from '../helpers/wait';
 
 const HINTS = 'HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n\r\n';
 const OK = 'HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nfine';
@@ -62,7 +63,7 @@ interface AnsweringUpstream extends Running {
 }
 
 /** A raw TCP upstream answering each request head (GETs, no bodies) with the exact bytes `answer` gives, keeping connections open. */
-async function answeringUpstream(answer: (head: string, index: number) => string): Promise<AnsweringUpstream> {
+async function answeringUpstream(answer: (head: string, index: number) => string | Promise<string>): Promise<AnsweringUpstream> {
   const requests: string[] = [];
   const running = await listen(
     net.createServer((socket) => {
@@ -73,7 +74,7 @@ async function answeringUpstream(answer: (head: string, index: number) => string
         for (let end = buffered.indexOf('\r\n\r\n'); end !== -1; end = buffered.indexOf('\r\n\r\n')) {
           const head = buffered.slice(0, end);
           buffered = buffered.slice(end + 4);
-          socket.write(answer(head, requests.push(head) - 1));
+          void Promise.resolve(answer(head, requests.push(head) - 1)).then((bytes) => socket.write(bytes));
         }
       });
     }),
@@ -123,7 +124,7 @@ describe.each(MODES)('interim responses from the upstream (engine, %s mode)', (m
     await origin.close();
   });
 
-  async function through(answer: (head: string, index: number) => string, options = {}, call = {}) {
+  async function through(answer: (head: string, index: number) => string | Promise<string>, options = {}, call = {}) {
     origin = await answeringUpstream(answer);
     gw = await engineGateway(({ fetch, url }) => fetch(`${origin.url}${url}`, { mode, ...call }), options);
   }
@@ -256,6 +257,33 @@ describe.each(MODES)('interim responses from the upstream (engine, %s mode)', (m
       expect(origin.requests[1]!.toLowerCase()).toContain('if-none-match: "v1"');
       for (const handle of gw.handles) expect((await handle.done).error).toBeUndefined();
     });
+  });
+});
+
+describe('103 Early Hints on a pipelined HTTP/1.1 connection (response mode)', () => {
+  let origin: AnsweringUpstream;
+  let gw: EngineGateway;
+
+  afterEach(async () => {
+    await gw.close();
+    await origin.close();
+  });
+
+  it('are not sent for a response queued behind another (Node would write them after its final response)', async () => {
+    let releaseSlow!: () => void;
+    const slow = new Promise<void>((resolve) => (releaseSlow = resolve));
+    origin = await answeringUpstream(async (head) => {
+      if (!head.startsWith('GET /slow ')) return HINTS + OK;
+      await slow;
+      return 'HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow';
+    });
+    gw = await engineGateway(({ fetch, url }) => fetch(`${origin.url}${url}`));
+    const text = raw(gw.port, 'GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /hinted HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    // The hinted response is over upstream (its slot is back) while it waits behind the slow one.
+    await until(() => origin.requests.length === 2 && gw.proxy.stats.inFlight === 1, 'the hinted response read from upstream');
+    releaseSlow();
+    expect((await text).match(/HTTP\/1\.1 \d+/g)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 200']);
+    expect(await text).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nslowHTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nfine$/);
   });
 });
 

@@ -21,6 +21,7 @@ export class ResponseSink implements Sink {
   earlyHints(links: string[]): void {
     const { res } = this;
     const { httpVersionMajor: major, httpVersionMinor: minor } = res.req;
+    // Queued behind a pipelined response, Node would write the 103 after this response's final head.
     if (this.queued || res.headersSent || res.destroyed || major < 1 || (major === 1 && minor < 1)) return;
     try {
       // HTTP/1.1: Node writes the 103 head itself; HTTP/2: a HEADERS frame with :status 103.
