@@ -64,9 +64,11 @@ describe.each(MODES)('malformed upstream responses (%s mode)', (mode) => {
     expect(next.rawHeaders.join()).not.toContain('SMUGGLED');
   });
 
-  it('does not relay 1xx responses: 103 Early Hints is dropped and the final response follows', async () => {
+  it('relays no 1xx field but Link: 103 Early Hints keeps only its Link value, and the final response follows', async () => {
     await through([{ request: true }, { send: 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\nConnection: x-hop\r\nX-Hop: 1\r\n\r\n' }, { send: OK }, { hang: true }]);
-    const reply = await request(gw.url);
+    const interim: string[][] = [];
+    const reply = await request(gw.url, { onInformation: (info) => interim.push(info.rawHeaders) });
+    expect(interim).toEqual([[expect.stringMatching(/^link$/i), '</a.css>']]);
     expect(reply.status).toBe(200);
     expect(reply.headers.link).toBeUndefined();
     expect(reply.headers['x-hop']).toBeUndefined();

@@ -15,6 +15,8 @@ export interface RequestOptions {
   /** One body (sent with its Content-Length), or parts written one by one (sent chunked). */
   body?: string | Buffer | (string | Buffer)[];
   agent?: http.Agent | false;
+  /** Called with every 1xx the client receives before the final response. */
+  onInformation?: (info: http.InformationEvent) => void;
   /** Rejects once the connection is silent this long before the response is complete (a framing bug hangs otherwise). */
   timeout?: number;
 }
@@ -36,6 +38,7 @@ export function request(url: string, options: RequestOptions = {}): Promise<Repl
       },
     );
     req.on('error', reject);
+    if (options.onInformation) req.on('information', options.onInformation);
     if (options.timeout !== undefined) {
       const ms = options.timeout;
       req.setTimeout(ms, () => req.destroy(new Error(`no complete response within ${ms} ms of silence`)));

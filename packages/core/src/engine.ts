@@ -11,6 +11,7 @@ import type { Transfer } from './transfer/transfer';
 import type { ProxyStats } from './types';
 import { AllowPolicy } from './upstream/allow';
 import { upstreamConnector } from './upstream/connector';
+import { interimResponses } from './upstream/interim';
 import { notModifiedLength } from './upstream/not-modified';
 
 /**
@@ -29,7 +30,7 @@ export class Engine implements TransferHost<Transfer> {
   readonly #shared: SharedGate | undefined;
   readonly allow: AllowPolicy | undefined;
   readonly cache: HttpCache | undefined;
-  /** The dispatcher requests go through: the base one, composed with undici fixes (upstream/not-modified.ts). */
+  /** The dispatcher requests go through: the base one, composed with undici fixes (withFixes). */
   readonly dispatcher: Dispatcher;
   readonly #base: Dispatcher;
   readonly #owned: boolean;
@@ -50,7 +51,7 @@ export class Engine implements TransferHost<Transfer> {
     // The owned Agent's connect timeout is the default one; a per-call connectTimeout is
     // enforced by the exchange's own timer, so it can only shorten it.
     this.#base = this.#watch(options.dispatcher ?? ownedAgent(options.connectTimeout, this.allow?.lookup));
-    this.dispatcher = this.#base.compose(notModifiedLength);
+    this.dispatcher = withFixes(this.#base);
     this.cache = options.cache ? new HttpCache(this.dispatcher, options.cache) : undefined;
   }
 
@@ -106,7 +107,7 @@ export class Engine implements TransferHost<Transfer> {
     if (!policy?.isPredicate || !this.#owned) return this.dispatcher;
     if (!this.#strict) {
       const agent = this.#watch(ownedAgent(this.options.connectTimeout, policy.lookup));
-      this.#strict = { agent, dispatcher: agent.compose(notModifiedLength) };
+      this.#strict = { agent, dispatcher: withFixes(agent) };
     }
     return this.#strict.dispatcher;
   }
@@ -177,6 +178,15 @@ export class Engine implements TransferHost<Transfer> {
   readonly #onDisconnect = (): void => {
     this.#upstreamSockets--;
   };
+}
+
+/**
+ * Composed innermost, under the cache: 1xx responses go to the attempt that sent the
+ * request, not up the handler chain (upstream/interim.ts), and a 304 with Content-Length
+ * ends cleanly (upstream/not-modified.ts).
+ */
+function withFixes(dispatcher: Dispatcher): Dispatcher {
+  return dispatcher.compose(interimResponses, notModifiedLength);
 }
 
 /** An Agent the proxy owns. With an allow-list, its lookup checks the very addresses it connects to. */

@@ -127,6 +127,8 @@ class RecordingSink implements Sink {
     this.keepsConnection = keepsConnection;
   }
 
+  earlyHints(): void {}
+
   head(status: number, headers: Record<string, string | string[]>, length: number | null, hasBody: boolean): void {
     this.heads.push({ status, headers: { ...headers }, length, hasBody });
   }

@@ -18,6 +18,19 @@ export class ResponseSink implements Sink {
     return this.res.socket == null;
   }
 
+  earlyHints(links: string[]): void {
+    const { res } = this;
+    const { httpVersionMajor: major, httpVersionMinor: minor } = res.req;
+    // Queued behind a pipelined response, Node would write the 103 after this response's final head.
+    if (this.queued || res.headersSent || res.destroyed || major < 1 || (major === 1 && minor < 1)) return;
+    try {
+      // HTTP/1.1: Node writes the 103 head itself; HTTP/2: a HEADERS frame with :status 103.
+      res.writeEarlyHints({ link: links });
+    } catch {
+      // A value this Node refuses (its check may be stricter than earlyHintLinks'): no hints.
+    }
+  }
+
   head(status: number, headers: Record<string, string | string[]>): void {
     this.res.writeHead(status, headers);
     // Node holds the head until the first body write; a slow upstream body must not

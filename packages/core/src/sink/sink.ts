@@ -6,6 +6,12 @@ export interface Sink {
   readonly queued: boolean;
   /** Bytes written and not yet handed to the OS. */
   readonly pending: number;
+  /**
+   * Writes a `103 Early Hints` with these `Link` values (validated: earlyHintLinks), before
+   * the head and only then; skipped for an HTTP/1.0 client, which cannot read a 1xx, and
+   * for a response waiting behind another. Hints are advisory: one not sent is no error.
+   */
+  earlyHints(links: string[]): void;
   /** Writes the status line and headers. `hasBody` is false for HEAD, 204 and 304. */
   head(status: number, headers: Record<string, string | string[]>, contentLength: number | null, hasBody: boolean): void;
   /** Writes body bytes; false asks the caller to wait for a 'drain'. */

@@ -1,5 +1,6 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { isFieldValue } from '../http/syntax';
 import type { Sink } from './sink';
 
 const CRLF = '\r\n';
@@ -18,6 +19,7 @@ export class SocketSink implements Sink {
   private readonly socket: Socket;
   private readonly http11: boolean;
   private chunked = false;
+  private headWritten = false;
 
   get pending(): number {
     return this.socket.writableLength;
@@ -28,7 +30,16 @@ export class SocketSink implements Sink {
     this.http11 = req.httpVersionMajor === 1 && req.httpVersionMinor >= 1;
   }
 
+  earlyHints(links: string[]): void {
+    // Nothing unchecked reaches the raw socket: a value with CR, LF or NUL could forge a head.
+    if (!this.http11 || this.headWritten || this.socket.destroyed || !links.every(isFieldValue)) return;
+    let head = `HTTP/1.1 103 Early Hints${CRLF}`;
+    for (const link of links) head += `link: ${link}${CRLF}`;
+    this.socket.write(head + CRLF, 'latin1');
+  }
+
   head(status: number, headers: Record<string, string | string[]>, contentLength: number | null, hasBody: boolean): void {
+    this.headWritten = true;
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}${CRLF}`;
     for (const name in headers) {
       const value = headers[name]!;

@@ -157,6 +157,10 @@ export class Transfer implements AdmissionOwner, ExchangeListener, RelayOwner, C
     }
   }
 
+  onEarlyHints(source: ResponseSource, links: string[]): void {
+    if (source === this.#source && this.#state === 'awaitingHead') this.#sink.earlyHints(links);
+  }
+
   onResponseStart(source: ResponseSource, head: SourceHead): void {
     if (source !== this.#source || this.#state !== 'awaitingHead') return;
     this.#headersMs = performance.now() - this.#started;

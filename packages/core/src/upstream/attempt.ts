@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { ParsedHeaders } from '../headers/response-headers';
+import type { InterimListener } from './interim';
 
 type Controller = Dispatcher.DispatchController;
 
@@ -8,6 +9,8 @@ export interface AttemptOwner {
   isCurrent(attempt: Attempt): boolean;
   attemptConnected(): void;
   attemptHead(statusCode: number, headers: ParsedHeaders): void;
+  /** A 1xx response, which never reaches the handlers above upstream/interim.ts. */
+  attemptInterim(statusCode: number, headers: ParsedHeaders): void;
   attemptData(chunk: Buffer): void;
   attemptEnd(): void;
   attemptError(err: Error): void;
@@ -18,7 +21,7 @@ export interface AttemptOwner {
  * retry or a followed redirect starts a new attempt; callbacks from a superseded one are
  * dropped by identity, so a late error from an aborted hop cannot touch the exchange.
  */
-export class Attempt implements Dispatcher.DispatchHandler {
+export class Attempt implements Dispatcher.DispatchHandler, InterimListener {
   #controller: Controller | undefined;
   #abortReason: Error | undefined;
 
@@ -58,6 +61,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
     // what a stalled stream needs. Everything below us has read them by now.
     (controller as { rawHeaders?: unknown }).rawHeaders = null;
     if (this.owner.isCurrent(this)) this.owner.attemptHead(statusCode, headers);
+  }
+
+  onInterim(statusCode: number, headers: ParsedHeaders): void {
+    if (this.owner.isCurrent(this)) this.owner.attemptInterim(statusCode, headers);
   }
 
   onResponseData(_controller: Controller, chunk: Buffer): void {

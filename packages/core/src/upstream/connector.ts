@@ -73,7 +73,7 @@ const CR = 13;
 const LF = 10;
 const DIGIT_ONE = 0x31;
 const DIGIT_ZERO = 0x30;
-const DIGIT_THREE = 0x33;
+const DIGIT_NINE = 0x39;
 /** `HTTP/1.` : the status line up to the minor version digit. */
 const VERSION = Buffer.from('HTTP/1.', 'latin1');
 
@@ -83,8 +83,10 @@ const VERSION = Buffer.from('HTTP/1.', 'latin1');
  * turned an upstream's unsolicited `100 Continue` before a valid response into a 502 and,
  * counted as a reset, sent a GET twice. handoff never sends `Expect` (undici refuses it),
  * so every 100 it could receive is unsolicited. The status line of each response is read
- * as it arrives, and a `100` is relabelled `103` in place (its last digit): undici takes
- * it for the interim response it is, drops it, and parses the final one that follows.
+ * as it arrives, and a `100` is relabelled `109` in place (its last digit): undici takes
+ * it for the interim response it is and parses the final one that follows. 109 is
+ * unassigned, so a relabelled 100 is never taken for a `103 Early Hints`, which is relayed
+ * (upstream/interim.ts drops every other 1xx).
  *
  * Where responses begin is known without parsing them: undici writes one request at a time
  * (its Agent's pipelining is 1) and its request heads are the only latin1 strings it writes
@@ -122,7 +124,7 @@ function relabelContinue(socket: Socket): void {
       } else if (pos === 10) {
         continued = byte === DIGIT_ZERO;
       } else if (pos === 11) {
-        if (continued && byte === DIGIT_ZERO) chunk[i] = DIGIT_THREE;
+        if (continued && byte === DIGIT_ZERO) chunk[i] = DIGIT_NINE;
         state = 'interim';
         interimEnd = 0;
       }

@@ -6,6 +6,7 @@ import { kTrace, type CacheTrace } from '../cache/trace';
 import { markCached, traceFor } from '../cache/transfer-hooks';
 import { ProxyError, describeTarget, toProxyError } from '../errors';
 import { parseUpstreamHead, type ParsedHeaders } from '../headers/response-headers';
+import { earlyHintLinks } from '../http/early-hints';
 import { isBodilessStatus } from '../http/fields';
 import { readInstruction, readLimitRate, stripOffloadHeaders, type Instruction } from '../offload/instruction';
 import type { ResolvedOffloadRules } from '../offload/rules';
@@ -13,6 +14,7 @@ import { instructionError } from '../offload/target';
 import type { Headers, ResponseSource, SourceListener } from '../relay/source';
 import type { AllowPolicy } from './allow';
 import { Attempt, type AttemptOwner } from './attempt';
+import { kInterim, type InterimOptions } from './interim';
 import { isRedirect, nextHop } from './redirect';
 import { describeRequest, redirected, requestUrl, type UpstreamRequest } from './request';
 import { replayable } from './request-body';
@@ -45,6 +47,8 @@ export interface ExchangeListener extends SourceListener {
    * this response's body with `handOver()` (to drain or forward it).
    */
   onInstruction(exchange: UpstreamExchange, instruction: Instruction, headers: Headers, length: number | null, rate: number | undefined): void;
+  /** A `103 Early Hints` came before the final head: its valid `Link` values, at least one. */
+  onEarlyHints?(exchange: UpstreamExchange, links: string[]): void;
 }
 
 /**
@@ -65,6 +69,8 @@ export class UpstreamExchange implements ResponseSource, AttemptOwner {
   #trace: CacheTrace | undefined;
   #length: number | null = null;
   #drain: BodyDrain | undefined;
+  /** The current attempt got a 1xx: the upstream read the request, a reset now is no stale connection. */
+  #interim = false;
 
   constructor(listener: ExchangeListener, request: UpstreamRequest, settings: ExchangeSettings) {
     this.#listener = listener;
@@ -127,8 +133,17 @@ export class UpstreamExchange implements ResponseSource, AttemptOwner {
     clearTimeout(this.#connectTimer);
   }
 
+  attemptInterim(status: number, parsed: ParsedHeaders): void {
+    // Only 103's Link values go on (RFC 8297): its other fields, a 100 nobody asked for
+    // (handoff never sends Expect), 102 and unknown 1xx are dropped.
+    this.#interim = true;
+    if (status !== 103 || this.#phase !== 'sending') return;
+    const links = earlyHintLinks(parsed.link);
+    if (links.length > 0) this.#listener.onEarlyHints?.(this, links);
+  }
+
   attemptHead(status: number, parsed: ParsedHeaders): void {
-    // Interim responses (103 Early Hints, and an unsolicited 100) are not relayed.
+    // 1xx responses come through attemptInterim (upstream/interim.ts): never here.
     if (status < 200 || this.#phase !== 'sending') return;
     clearTimeout(this.#connectTimer);
     const upstream = parseUpstreamHead(parsed);
@@ -183,7 +198,7 @@ export class UpstreamExchange implements ResponseSource, AttemptOwner {
   attemptError(err: Error): void {
     if (this.#phase === 'draining') return this.#drained();
     if (this.#phase === 'done') return;
-    if (this.#phase === 'sending' && retryable(err, this.#attempts, this.#request)) return this.#dispatch();
+    if (this.#phase === 'sending' && !this.#interim && retryable(err, this.#attempts, this.#request)) return this.#dispatch();
     this.#fail(toProxyError(err, this.describe(), this.#phase === 'responding'));
   }
 
@@ -202,11 +217,12 @@ export class UpstreamExchange implements ResponseSource, AttemptOwner {
     const attempt = new Attempt(this);
     this.#attempt = attempt;
     this.#attempts++;
+    this.#interim = false;
     clearTimeout(this.#connectTimer);
     if (settings.connectTimeout > 0) this.#connectTimer = setTimeout(connectTimedOut, settings.connectTimeout, this);
     const trace = traceFor(settings.cache, request.method);
     this.#trace = trace;
-    const options: Dispatcher.DispatchOptions & { [kTrace]?: CacheTrace } = {
+    const options: InterimOptions & { [kTrace]?: CacheTrace } = {
       origin: request.url.origin,
       path: request.rawPath ?? request.url.pathname + request.url.search,
       method: request.method as Dispatcher.HttpMethod,
@@ -215,6 +231,7 @@ export class UpstreamExchange implements ResponseSource, AttemptOwner {
       headersTimeout: settings.headersTimeout,
       // The transfer's body idle timer covers both directions; undici's stops while paused.
       bodyTimeout: 0,
+      [kInterim]: attempt,
     };
     if (trace) options[kTrace] = trace;
     try {
