@@ -74,6 +74,6 @@ export function readSettings(fallbackLoad: boolean): Settings {
     noNginx: flag('BENCH_NO_NGINX'),
     only: list('BENCH_ONLY'),
     scenarios: list('BENCH_SCENARIOS'),
-    deadlineSeconds: int('BENCH_DEADLINE', quick ? 300 : 900),
+    deadlineSeconds: int('BENCH_DEADLINE', quick ? 300 : 1800),
   };
 }
