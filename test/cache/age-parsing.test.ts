@@ -2,7 +2,7 @@
 // Mirrors the age-parse group of the HTTP caching test suite (http-tests/cache-tests).
 import type http from 'node:http';
 import { usableAge } from '../../packages/core/src/cache/age';
-import { cacheRig, hits, storeCases, type CacheRig } from './helpers';
+import { hits, storeCases, storeRig, type CacheRig } from './helpers';
 
 describe('usableAge', () => {
   it.each([
@@ -36,8 +36,7 @@ describe.each(storeCases())('Age parsing ($name store)', (store) => {
   }
 
   beforeEach(async () => {
-    rig = await cacheRig(respond, { cache: store.cache() });
-    await store.ready(rig);
+    rig = await storeRig(store, respond);
   });
 
   afterEach(async () => {

@@ -67,6 +67,13 @@ export function storeRows(): Array<[StoreCase['name'], StoreCase]> {
   return storeCases().map((store) => [store.name, store]);
 }
 
+/** A rig over `store`, with `cache` options on top of the store's, once its proxy can use the store. */
+export async function storeRig(store: StoreCase, respond: Respond, cache: CacheOptions = {}): Promise<CacheRig> {
+  const rig = await cacheRig(respond, { cache: { ...store.cache(), ...cache } });
+  await store.ready(rig);
+  return rig;
+}
+
 export function storeCases(): StoreCase[] {
   const ready = (rig: CacheRig) => rig.gw.proxy.ready();
   const memory: StoreCase = { name: 'memory', cache: () => ({}), ready, stored: async () => {}, ttls: async () => [], cleanup: async () => {} };

@@ -2,7 +2,7 @@
 // instead of a full response), not deleted one freshness lifetime after it went stale.
 import type http from 'node:http';
 import type { CacheOptions } from '@handoff/core';
-import { cacheRig, storeCases, type CacheRig } from './helpers';
+import { storeCases, type CacheRig, storeRig } from './helpers';
 
 /** The 3 s pause of the cache-tests cases that found it, past max-age=1 plus undici's retention of one more lifetime. */
 const PAUSE = 3_000;
@@ -23,8 +23,7 @@ describe.each(storeCases())('retention of revalidatable entries ($name store)', 
   }
 
   async function start(cache: CacheOptions = {}): Promise<void> {
-    rig = await cacheRig(respond, { cache: { ...store.cache(), ...cache } });
-    await store.ready(rig);
+    rig = await storeRig(store, respond, cache);
   }
 
   afterEach(async () => {

@@ -3,7 +3,7 @@
 import type http from 'node:http';
 import type { CacheOptions } from '@handoff/core';
 import { explicitlyPublic } from '../../packages/core/src/cache/directives';
-import { cacheRig, hits, storeCases, type CacheRig } from './helpers';
+import { hits, storeCases, type CacheRig, storeRig } from './helpers';
 
 describe('explicitlyPublic', () => {
   it.each([
@@ -30,8 +30,7 @@ describe.each(storeCases())('Set-Cookie storage ($name store)', (store) => {
   }
 
   async function start(cache: CacheOptions): Promise<void> {
-    rig = await cacheRig(respond, { cache: { ...store.cache(), ...cache } });
-    await store.ready(rig);
+    rig = await storeRig(store, respond, cache);
   }
 
   afterEach(async () => {

@@ -3,7 +3,7 @@
 // framing), and `must-understand` limits storing to status codes whose caching rules the
 // cache implements — where it does, the origin's fallback `no-store` is ignored.
 import type http from 'node:http';
-import { cacheRig, hits, storeRows, type CacheRig } from './helpers';
+import { hits, storeRig, storeRows, type CacheRig } from './helpers';
 
 describe.each(storeRows())('fields the stored body depends on (%s store)', (_name, store) => {
   let rig: CacheRig;
@@ -24,8 +24,7 @@ describe.each(storeRows())('fields the stored body depends on (%s store)', (_nam
 
   beforeEach(async () => {
     status = 200;
-    rig = await cacheRig((seen, res) => respond(seen, res), { cache: store.cache() });
-    await store.ready(rig);
+    rig = await storeRig(store, (seen, res) => respond(seen, res));
   });
 
   afterEach(async () => {

@@ -4,7 +4,7 @@
 import type http from 'node:http';
 import type { CacheOptions } from '@handoff/core';
 import { cacheControlOf } from '../../packages/core/src/cache/targeted';
-import { cacheRig, hits, storeCases, type CacheRig } from './helpers';
+import { hits, storeCases, type CacheRig, storeRig } from './helpers';
 
 describe('cacheControlOf (a targeted field as Cache-Control directives)', () => {
   it.each([
@@ -53,8 +53,7 @@ describe.each(storeCases())('targeted cache-control ($name store)', (store) => {
   }
 
   async function start(cache: CacheOptions = {}): Promise<void> {
-    rig = await cacheRig(respond, { cache: { ...store.cache(), ...cache } });
-    await store.ready(rig);
+    rig = await storeRig(store, respond, cache);
   }
 
   afterEach(async () => {
