@@ -11,6 +11,11 @@ function directiveName(member: string): string {
   return member.split('=', 1)[0]!.trim().toLowerCase();
 }
 
+/** Whether the Cache-Control value holds the directive `name` (lower case). */
+export function hasDirective(value: Value, name: string): boolean {
+  return members(value).some((member) => directiveName(member) === name);
+}
+
 /** `public` or `s-maxage` among the directives: the origin's explicit leave to share the response (RFC 9111 §3). */
 export function explicitlyPublic(value: Value): boolean {
   return members(value).some((member) => {
@@ -35,8 +40,8 @@ const UNDERSTOOD = new Set([
  * Returns the Cache-Control the cache is to decide by, or undefined when it is the origin's.
  */
 export function mustUnderstandView(value: Value, status: number): string | undefined {
+  if (!hasDirective(value, 'must-understand')) return undefined;
   const all = members(value);
-  if (!all.some((member) => directiveName(member) === 'must-understand')) return undefined;
   if (!UNDERSTOOD.has(status)) return [...all, 'no-store'].join(', ');
   return all.filter((member) => directiveName(member) !== 'no-store').join(', ');
 }

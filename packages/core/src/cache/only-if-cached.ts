@@ -1,4 +1,6 @@
 import type { Dispatcher } from 'undici';
+import { ForwardingHandler } from '../upstream/forwarding-handler';
+import { hasDirective } from './directives';
 import { OwnController } from './own-controller';
 import { kTrace, type CacheTrace } from './trace';
 
@@ -13,9 +15,7 @@ const MESSAGE = 'Gateway Timeout';
 export function onlyIfCached(opts: Options): boolean {
   const headers = opts.headers as Record<string, string | string[] | undefined> | null | undefined;
   const value = headers && typeof headers === 'object' && !Array.isArray(headers) ? headers['cache-control'] : undefined;
-  if (value === undefined) return false;
-  const fields = typeof value === 'string' ? [value] : value;
-  return fields.some((field) => field.split(',').some((directive) => directive.trim().toLowerCase() === 'only-if-cached'));
+  return hasDirective(value, 'only-if-cached');
 }
 
 /**
@@ -63,34 +63,12 @@ function answer(handler: Handler, trace: CacheTrace | undefined): void {
 }
 
 /** A current-API handler that also takes undici's legacy 504 answer (the only path that uses it). */
-class LegacyAnswer implements Handler {
+class LegacyAnswer extends ForwardingHandler {
   constructor(
-    private readonly handler: Handler,
+    handler: Handler,
     private readonly trace: CacheTrace | undefined,
-  ) {}
-
-  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
-    this.handler.onRequestStart?.(controller, context);
-  }
-
-  onRequestUpgrade(...args: Parameters<NonNullable<Handler['onRequestUpgrade']>>): void {
-    this.handler.onRequestUpgrade?.(...args);
-  }
-
-  onResponseStart(...args: Parameters<NonNullable<Handler['onResponseStart']>>): void {
-    this.handler.onResponseStart?.(...args);
-  }
-
-  onResponseData(...args: Parameters<NonNullable<Handler['onResponseData']>>): void {
-    this.handler.onResponseData?.(...args);
-  }
-
-  onResponseEnd(...args: Parameters<NonNullable<Handler['onResponseEnd']>>): void {
-    this.handler.onResponseEnd?.(...args);
-  }
-
-  onResponseError(...args: Parameters<NonNullable<Handler['onResponseError']>>): void {
-    this.handler.onResponseError?.(...args);
+  ) {
+    super(handler);
   }
 
   // undici's legacy calls on its only-if-cached miss: onConnect, onHeaders(504), onComplete.
