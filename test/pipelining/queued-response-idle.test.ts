@@ -12,14 +12,15 @@ const BIG = Buffer.alloc(1024 * 1024, 'b');
 describe('a pipelined response queued behind a slow one (response mode)', () => {
   let origin: Running;
   let gateway: Running;
-  const proxy = createProxy({ bodyTimeout: 300 });
+  const proxy = createProxy({ bodyTimeout: 1_000 });
   const handles: ProxyHandle[] = [];
 
   beforeAll(async () => {
     origin = await upstream((req, res) => {
       // Larger than what the queued response buffers: it must wait paused, in the middle of its body.
       if (req.url !== '/slow') return void res.writeHead(200, { 'content-length': BIG.length }).end(BIG);
-      // 10 chunks 100 ms apart: the client reads each at once, the idle clock keeps being reset.
+      // 10 chunks 150 ms apart: the client reads each at once, so the slow one's idle clock keeps
+      // being reset (a loaded machine has 850 ms of slack), while the queued one waits 1.5 s, past bodyTimeout.
       res.writeHead(200, { 'content-length': '10' });
       let sent = 0;
       const timer = setInterval(() => {
@@ -28,7 +29,7 @@ describe('a pipelined response queued behind a slow one (response mode)', () => 
           clearInterval(timer);
           res.end();
         }
-      }, 100);
+      }, 150);
     });
     gateway = await listen(http.createServer((req, res) => handles.push(proxy.fetch(req, res, `${origin.url}${req.url}`))));
   });

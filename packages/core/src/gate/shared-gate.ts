@@ -39,7 +39,7 @@ export class SharedGate implements ConcurrencyGate {
   #connection: Connection;
   #acquiring = false;
   #again = false;
-  #recovering = false;
+  #recovery: Promise<void> | undefined;
   #closed = false;
   #outages = 0;
 
@@ -71,10 +71,12 @@ export class SharedGate implements ConcurrencyGate {
     return this.#queue.size;
   }
 
-  /** Both connections in place: commands, and the subscription that hears of freed slots. */
+  /** Both connections in place (commands, and the subscription that hears of freed slots), and the gate up on them. */
   async ready(): Promise<void> {
     await this.#store.connected();
     await this.#store.subscribed;
+    // The store's onReady starts #recover; waiting for it is what makes `redisUp` true when this resolves.
+    await this.#recover();
   }
 
   get stats(): GateStats {
@@ -238,17 +240,19 @@ export class SharedGate implements ConcurrencyGate {
     if (this.#connection === 'up' && this.#queue.size > 0) this.#acquire();
   }
 
-  /** Redis answers again: running transfers take their leases, then waiters queue in Redis. */
-  async #recover(): Promise<void> {
-    if (this.#closed || this.#connection === 'up' || this.#recovering) return;
-    this.#recovering = true;
+  /** Redis answers again: running transfers take their leases, then waiters queue in Redis. One attempt at a time. */
+  #recover(): Promise<void> {
+    if (this.#closed || this.#connection === 'up') return Promise.resolve();
+    this.#recovery ??= this.#tryRecover().finally(() => (this.#recovery = undefined));
+    return this.#recovery;
+  }
+
+  async #tryRecover(): Promise<void> {
     try {
       if (this.#held.size > 0) await this.#renew();
       else await this.#store.ping();
     } catch {
       return;
-    } finally {
-      this.#recovering = false;
     }
     if (this.#closed) return;
     this.#connection = 'up';
