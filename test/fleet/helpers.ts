@@ -49,6 +49,8 @@ export async function countingOrigin(holdMs: number | 'hold'): Promise<CountingO
   let maxActive = 0;
   let served = 0;
   let holding = holdMs === 'hold';
+  // After releaseAll(), a 'hold' origin answers new requests at once (setTimeout of 'hold' would be NaN).
+  const delay = holdMs === 'hold' ? 0 : holdMs;
   const byGateway = new Map<string, number>();
   const held = new Set<http.ServerResponse>();
   const answer = (res: http.ServerResponse) => {
@@ -67,7 +69,7 @@ export async function countingOrigin(holdMs: number | 'hold'): Promise<CountingO
     });
     res.writeHead(200, { 'content-type': 'text/plain' });
     if (holding) held.add(res);
-    else setTimeout(() => answer(res), holdMs as number);
+    else setTimeout(() => answer(res), delay);
   });
   // Getters stay getters: Object.assign would copy their values once.
   return {
