@@ -1,8 +1,8 @@
 import type { Throttle } from 'stream-throttle';
 import { ProxyError, toProxyError, type FailureOwner } from '../errors';
-import { MAX_DELAY } from '../options/values';
 import type { Sink } from '../sink/sink';
 import { createThrottle } from '../throttle/throttle';
+import { Deadline } from './deadline';
 import type { ClientHead } from './head';
 import type { ResponseSource, SourceHead } from './source';
 import type { ResolvedCall } from '../options/resolve';
@@ -63,7 +63,8 @@ export class BodyRelay {
   /** While the client holds the relay up: when that began, what it owed, and the deadline. */
   #blockedAt = 0;
   #owed = 0;
-  #slow: NodeJS.Timeout | undefined;
+  /** Made on the first wait for the client when there is a minimum rate. */
+  #slow: Deadline | undefined;
 
   constructor(
     private readonly owner: RelayOwner,
@@ -121,7 +122,7 @@ export class BodyRelay {
     this.#state = 'stopped';
     this.#pendingHead = undefined;
     clearTimeout(this.#idle);
-    clearTimeout(this.#slow);
+    this.#slow?.stop();
     if (this.#onSinkDrain) this.sink.offDrain(this.#onSinkDrain);
     const throttle = this.#throttle;
     if (throttle) {
@@ -181,13 +182,12 @@ export class BodyRelay {
     const now = performance.now();
     this.#blockedAt = now;
     this.#owed = this.sink.pending;
-    const ms = Math.max(grace - (now - this.#created), (this.#owed * 1000) / minRate);
-    clearTimeout(this.#slow);
-    this.#slow = setTimeout(tooSlow, Math.min(MAX_DELAY, Math.max(1, Math.ceil(ms))), this);
+    this.#slow ??= new Deadline(() => this.tooSlow());
+    this.#slow.set(Math.max(grace - (now - this.#created), (this.#owed * 1000) / minRate));
   }
 
   #resumeSource(): void {
-    clearTimeout(this.#slow);
+    this.#slow?.clear();
     if (this.#state !== 'streaming') return;
     this.#idle?.refresh();
     this.source.resume();
@@ -204,7 +204,7 @@ export class BodyRelay {
       this.#blocked();
       if (resumeThrottle) return;
       resumeThrottle = () => {
-        clearTimeout(this.#slow);
+        this.#slow?.clear();
         this.#idle?.refresh();
         throttle.resume();
       };
@@ -219,10 +219,6 @@ export class BodyRelay {
 // Timer and immediate callbacks take the relay as their argument: no closure per request.
 function idleTimedOut(relay: BodyRelay): void {
   relay.idleTimedOut();
-}
-
-function tooSlow(relay: BodyRelay): void {
-  relay.tooSlow();
 }
 
 function flush(relay: BodyRelay): void {

@@ -79,6 +79,8 @@ export class RequestBuffer {
   /** Stops reading and gives the bytes set aside back: the transfer has settled. */
   release(): void {
     this.stop();
+    // Also when the rate went on with the body's prefix: its deadline's timer may still be pending.
+    this.#rate?.stop();
     this.#unreserve?.();
     this.#unreserve = undefined;
   }

@@ -1,17 +1,17 @@
-import { MAX_DELAY } from '../options/values';
+import { Deadline } from '../relay/deadline';
 
 /**
  * Kestrel's minimum request body data rate: once `grace` ms of waiting for the client have
  * passed, it must have sent at least `rate` bytes per second of that waiting. Only time the
  * proxy spends waiting for the client counts: while the upstream is not reading the body,
- * the client is not the slow one. One timer per wait, armed for the moment the client
- * would fall below the rate.
+ * the client is not the slow one. Each wait sets a deadline for the moment the client
+ * would fall below the rate (relay/deadline.ts: one timer across waits).
  */
 export class UploadRate {
   #bytes = 0;
   #waited = 0;
   #since = -1;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #deadline = new Deadline(() => this.timedOut());
 
   constructor(
     private readonly rate: number,
@@ -24,7 +24,7 @@ export class UploadRate {
     if (this.#since >= 0) return;
     this.#since = performance.now();
     const left = (this.#bytes * 1000) / this.rate + this.grace - this.#waited;
-    this.#timer = setTimeout(tooSlow, Math.min(MAX_DELAY, Math.max(1, Math.ceil(left))), this);
+    this.#deadline.set(left);
   }
 
   /** `bytes` arrived: the wait (if any) is over. */
@@ -35,6 +35,7 @@ export class UploadRate {
 
   stop(): void {
     this.#stopWaiting();
+    this.#deadline.stop();
   }
 
   /** `1200 bytes in 5004 ms of waiting`, for messages. */
@@ -52,10 +53,6 @@ export class UploadRate {
     if (this.#since < 0) return;
     this.#waited += performance.now() - this.#since;
     this.#since = -1;
-    clearTimeout(this.#timer);
+    this.#deadline.clear();
   }
-}
-
-function tooSlow(rate: UploadRate): void {
-  rate.timedOut();
 }
