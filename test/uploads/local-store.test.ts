@@ -7,6 +7,7 @@ import path from 'node:path';
 import { localStore } from '@handoff/koa';
 import { request } from '../helpers/client';
 import { until } from '../helpers/wait';
+import { md5Thread } from '../../packages/uploads/src/hash-worker';
 import { formData, tempStore, uploadApp, type UploadApp } from './helpers/upload-app';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -189,4 +190,31 @@ test('a malformed multipart body gets 400 and leaves nothing', async () => {
   const res = await request(app.url, { method: 'POST', path: '/form', body: 'not a form', headers: { 'content-type': 'multipart/form-data' } });
   expect(res.status).toBe(400);
   expect(store.entries()).toEqual([]);
+});
+
+test('an upload whose MD5 worker dies answers 502 HANDOFF_STORAGE_ERROR, leaves nothing, and the next upload gets a new worker', async () => {
+  let kill = false;
+  app = await uploadApp({
+    store: () => {
+      // Right before the file's digest starts on the worker: it dies while the body streams.
+      if (kill) void md5Thread()!.worker.terminate();
+      return localStore(store.dir);
+    },
+  });
+  const body = Buffer.alloc(300_000, 'x');
+  expect((await request(app.url, { method: 'PUT', path: '/first', body })).status).toBe(200);
+  fs.rmSync(app.handled[0]!.path!);
+
+  kill = true;
+  const res = await request(app.url, { method: 'PUT', path: '/second', body: [body, body] });
+  expect(res.status).toBe(502);
+  expect(app.errors.map((e) => (e as { code?: string }).code)).toEqual(['HANDOFF_STORAGE_ERROR']);
+  expect(app.errors[0]!.message).toMatch(/^Upload digest failed \(the hash worker exited/);
+  expect(app.handled).toHaveLength(1);
+  await until(() => store.entries().length === 0, 'the partial file removed');
+
+  kill = false;
+  const again = await request(app.url, { method: 'PUT', path: '/third', body });
+  expect(again.status).toBe(200);
+  expect(app.handled[1]).toMatchObject({ size: body.length, md5: md5(body) });
 });

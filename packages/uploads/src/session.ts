@@ -31,15 +31,25 @@ export class UploadSession {
   /** Stores one file read by `read` (which yields its chunks), at position `index` of the files. */
   async storeFile(info: FileInfo, index: number, chunks: AsyncIterable<Buffer>): Promise<void> {
     const writer = await this.body.guard(this.#open(info));
-    const digest = new Digest();
-    for await (const chunk of chunks) {
-      digest.update(chunk);
-      const wait = writer.write(chunk);
-      if (wait) await this.body.guard(wait);
-    }
-    const file = digest.digest();
+    const file = await this.#write(writer, chunks);
     const at = await this.body.guard(writer.finish(file));
     this.files[index] = { field: info.field, name: info.name, size: file.size, sha256: file.sha256, md5: file.md5, contentType: info.contentType, ...at };
+  }
+
+  /** Writes the chunks, hashing them on the way; their size and digests once all are written. */
+  async #write(writer: FileWriter, chunks: AsyncIterable<Buffer>): Promise<{ size: number; sha256: string; md5: string }> {
+    const digest = new Digest();
+    try {
+      for await (const chunk of chunks) {
+        const hashing = digest.update(chunk);
+        const writing = writer.write(chunk);
+        // Both at once: a failure of either is handled as soon as it happens.
+        if (hashing || writing) await this.body.guard(Promise.all([writing, hashing]));
+      }
+      return await this.body.guard(digest.digest());
+    } finally {
+      digest.discard();
+    }
   }
 
   async #open(info: FileInfo): Promise<FileWriter> {
