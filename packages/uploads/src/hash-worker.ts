@@ -129,6 +129,7 @@ export class Md5Job {
 
   /** Hashes `chunk` (a copy of it); a promise when the caller should wait for the worker to catch up. */
   update(chunk: Buffer): Promise<void> | undefined {
+    if (this.#done) throw new Error('Md5Job.update() after digest() or discard()');
     if (this.#thread.failure) return Promise.reject(this.#thread.failure);
     return this.#thread.update(this.#id, chunk);
   }

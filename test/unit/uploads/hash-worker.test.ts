@@ -43,13 +43,15 @@ describe('the MD5 worker thread', () => {
 
   it('fails the files being hashed with HANDOFF_STORAGE_ERROR when the worker dies, and starts a new one for the next file', async () => {
     const job = new Md5Job();
+    const other = new Md5Job();
     await job.update(randomBytes(1000));
     const { worker } = md5Thread()!;
     await worker.terminate();
     const err = await job.digest().catch((e: unknown) => e);
     expect(isProxyError(err) && err.code).toBe('HANDOFF_STORAGE_ERROR');
     expect((err as Error).message).toMatch(/^Upload digest failed \(the hash worker exited with code 1\)/);
-    await expect(job.update(Buffer.from('more'))).rejects.toBe(err);
+    await expect(other.update(Buffer.from('more'))).rejects.toBe(err);
+    await expect(other.digest()).rejects.toBe(err);
 
     const next = new Digest();
     await next.update(Buffer.from('hello'));
@@ -66,5 +68,11 @@ describe('the MD5 worker thread', () => {
     const result = await kept.digest();
     kept.discard();
     expect(result.md5).toBe(md5(Buffer.from('kept')));
+    const finished = new Md5Job();
+    await finished.digest();
+    const discarded = new Md5Job();
+    discarded.discard();
+    expect(() => finished.update(Buffer.from('late'))).toThrow('Md5Job.update() after digest() or discard()');
+    expect(() => discarded.update(Buffer.from('late'))).toThrow('Md5Job.update() after digest() or discard()');
   });
 });
