@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { ProxyError } from '../../../packages/core/src/errors';
-import { declaredLength, draftHead, finalHead, hookFailed, runHook } from '../../../packages/core/src/relay/head';
+import { declaredLength, draftHead, finalHead, hookFailed, HookTimeout, runHook } from '../../../packages/core/src/relay/head';
 import type { SourceHead } from '../../../packages/core/src/relay/source';
 import type { ResponseHead } from '../../../packages/core/src/types';
 import { incoming } from '../helpers';
@@ -73,6 +73,27 @@ describe('draftHead', () => {
     expect(head.headers).toEqual({ 'cache-control': 'no-store', etag: '"1"', 'access-control-allow-origin': '*', 'x-count': '3' });
     expect(res.getHeaderNames()).toEqual([]);
   });
+
+  it("drops the app's framing fields: the proxy frames the proxied body itself", () => {
+    const { req, res } = exchange();
+    res.setHeader('Content-Length', 3);
+    res.setHeader('Transfer-Encoding', 'chunked');
+    res.setHeader('Keep-Alive', 'timeout=5');
+    res.setHeader('Connection', 'keep-alive');
+    res.setHeader('Upgrade', 'h2c');
+    res.setHeader('X-Kept', 'yes');
+    const head = draftHead(source({ headers: { 'content-length': '10' } }), req, res, undefined);
+    expect(head.headers).toEqual({ 'content-length': '10', 'x-kept': 'yes' });
+    expect(res.getHeaderNames()).toEqual([]);
+  });
+
+  it('honours Connection: close by leaving it on the response for Node, and nowhere in the head', () => {
+    const { req, res } = exchange();
+    res.setHeader('Connection', 'Keep-Alive, Close');
+    const head = draftHead(source({ headers: {} }), req, res, undefined);
+    expect(head.headers).toEqual({});
+    expect(res.getHeaders()).toEqual({ connection: 'close' });
+  });
 });
 
 describe('runHook', () => {
@@ -81,7 +102,7 @@ describe('runHook', () => {
 
   it('returns the draft itself when the call has no hook', () => {
     const original = head();
-    expect(runHook(undefined, original, TARGET)).toBe(original);
+    expect(runHook(undefined, original, TARGET, 0)).toBe(original);
   });
 
   it('returns the same head when a sync hook returns nothing (it may have changed it)', () => {
@@ -92,6 +113,7 @@ describe('runHook', () => {
       },
       original,
       TARGET,
+      0,
     );
     expect(result).toBe(original);
     expect(original.headers).toEqual({ 'x-a': '1', 'x-b': '2' });
@@ -99,19 +121,19 @@ describe('runHook', () => {
 
   it('returns the replacement a sync hook returns, synchronously', () => {
     const replacement = { status: 404, headers: {} };
-    expect(runHook(() => replacement, head(), TARGET)).toBe(replacement);
+    expect(runHook(() => replacement, head(), TARGET, 0)).toBe(replacement);
   });
 
   it('returns a promise of the head when the hook is async', async () => {
     const original = head();
-    const result = runHook(async () => undefined, original, TARGET);
+    const result = runHook(async () => undefined, original, TARGET, 1_000);
     expect(result).toBeInstanceOf(Promise);
     await expect(result).resolves.toBe(original);
   });
 
   it('returns a promise of the replacement an async hook resolves to', async () => {
     const replacement = { status: 410, headers: {} };
-    await expect(runHook(async () => replacement, head(), TARGET)).resolves.toBe(replacement);
+    await expect(runHook(async () => replacement, head(), TARGET, 1_000)).resolves.toBe(replacement);
   });
 
   it('turns what a sync hook throws into HANDOFF_HOOK_FAILED with it as the cause; an async rejection stays a rejection', async () => {
@@ -122,10 +144,22 @@ describe('runHook', () => {
       },
       head(),
       TARGET,
+      0,
     );
     expect(result).toBeInstanceOf(ProxyError);
     expect(result).toMatchObject({ code: 'HANDOFF_HOOK_FAILED', message: `onHeaders failed: ${TARGET}`, cause: boom });
-    await expect(runHook(async () => Promise.reject(boom), head(), TARGET)).rejects.toBe(boom);
+    await expect(runHook(async () => Promise.reject(boom), head(), TARGET, 1_000)).rejects.toBe(boom);
+  });
+
+  it('rejects with a HookTimeout once an async hook has not settled within the timeout; hookFailed says so', async () => {
+    const pending = runHook(() => new Promise<void>(() => {}), head(), TARGET, 50);
+    const err = await (pending as Promise<ResponseHead>).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HookTimeout);
+    expect(hookFailed(err, TARGET)).toMatchObject({
+      code: 'HANDOFF_HOOK_FAILED',
+      status: 502,
+      message: `onHeaders did not settle within 50 ms (headersTimeout): ${TARGET}`,
+    });
   });
 
   it('hookFailed names the request and keeps the cause', () => {
@@ -136,7 +170,26 @@ describe('runHook', () => {
 
 describe('finalHead', () => {
   const TARGET = 'GET http://origin/x';
-  const final = (head: ResponseHead, length: number | null, method = 'GET', hooked = false) => finalHead(head, length, exchange(method).req, hooked, TARGET);
+  const final = (head: ResponseHead, length: number | null, method = 'GET', hooked = false) => {
+    const { req, res } = exchange(method);
+    return finalHead(head, length, req, res, hooked, TARGET);
+  };
+
+  it('takes in what an onHeaders set on the response itself, by the preset rules, the head winning', () => {
+    const { req, res } = exchange();
+    res.setHeader('content-length', '3');
+    res.setHeader('transfer-encoding', 'chunked');
+    res.setHeader('x-late', 'from res');
+    res.setHeader('x-both', 'from res');
+    const head = { status: 200, headers: { 'content-length': '10', 'x-both': 'from head' } };
+    expect(finalHead(head, 10, req, res, true, TARGET)).toEqual({
+      status: 200,
+      headers: { 'content-length': '10', 'x-both': 'from head', 'x-late': 'from res' },
+      length: 10,
+      hasBody: true,
+    });
+    expect(res.getHeaderNames()).toEqual([]);
+  });
 
   it('frames a valid head with its length and a body', () => {
     expect(final({ status: 200, headers: { 'content-length': '10' } }, 10)).toEqual({

@@ -40,28 +40,57 @@ export function draftHead(source: SourceHead, req: IncomingMessage, res: ServerR
 /**
  * Runs `onHeaders` (if the call has one) on the draft: the head to send now, a promise of it
  * when the hook is async, or the error to fail with when it throws (HANDOFF_HOOK_FAILED).
+ * An async hook counts against the head's deadline: unsettled after `timeout` ms (the
+ * call's headersTimeout; 0: none), its promise rejects with a HookTimeout.
  */
-export function runHook(hook: OnHeaders | undefined, head: ResponseHead, target: string): ResponseHead | Promise<ResponseHead> | ProxyError {
+export function runHook(hook: OnHeaders | undefined, head: ResponseHead, target: string, timeout: number): ResponseHead | Promise<ResponseHead> | ProxyError {
   if (!hook) return head;
   try {
     const result = hook(head);
-    if (isPromise<void | ResponseHead>(result)) return result.then((replacement) => replacement ?? head);
+    if (isPromise<void | ResponseHead>(result)) return within(result.then((replacement) => replacement ?? head), timeout);
     return result ?? head;
   } catch (err) {
     return hookFailed(err, target);
   }
 }
 
-/** onHeaders threw or rejected. */
+/** An async onHeaders that did not settle within the call's headersTimeout. */
+export class HookTimeout extends Error {
+  constructor(readonly ms: number) {
+    super(`onHeaders did not settle within ${ms} ms (headersTimeout)`);
+  }
+}
+
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  if (ms === 0) return promise;
+  return new Promise((resolve, reject) => {
+    // Unref'd: a hook left pending by a transfer that failed meanwhile holds no process open.
+    const timer = setTimeout(() => reject(new HookTimeout(ms)), ms).unref();
+    promise.then(resolve, reject).finally(() => clearTimeout(timer));
+  });
+}
+
+/** onHeaders threw, rejected or ran out of time. */
 export function hookFailed(cause: unknown, target: string): ProxyError {
-  return new ProxyError('HANDOFF_HOOK_FAILED', `onHeaders failed: ${target}`, { cause });
+  const message = cause instanceof HookTimeout ? `${cause.message}: ${target}` : `onHeaders failed: ${target}`;
+  return new ProxyError('HANDOFF_HOOK_FAILED', message, { cause });
 }
 
 /**
  * Validates the head about to be sent: the head framed for the client, or the error to fail
- * with (HANDOFF_INVALID_HEADER, naming onHeaders when it ran, `target` the request).
+ * with (HANDOFF_INVALID_HEADER, naming onHeaders when it ran, `target` the request). Headers
+ * an `onHeaders` set on `res` itself instead of on the head are taken in first (the head's
+ * own win, as in Node's writeHead), by the same rules as those set before the hand-off.
  */
-export function finalHead(head: ResponseHead, length: number | null, req: IncomingMessage, hooked: boolean, target: string): ClientHead | ProxyError {
+export function finalHead(
+  head: ResponseHead,
+  length: number | null,
+  req: IncomingMessage,
+  res: ServerResponse,
+  hooked: boolean,
+  target: string,
+): ClientHead | ProxyError {
+  if (hooked && typeof head.headers === 'object' && head.headers !== null) mergePresetHeaders(res, head.headers, false);
   const problem = checkResponseHead(head, length);
   if (problem) {
     const by = hooked ? 'onHeaders produced' : 'Upstream sent';

@@ -165,7 +165,8 @@ export class Transfer implements AdmissionOwner, ExchangeListener, RelayOwner, C
     if (source !== this.#source || this.#state !== 'awaitingHead') return;
     this.#headersMs = performance.now() - this.#started;
     const length = declaredLength(head, this.req);
-    const result = runHook(this.call.onHeaders, draftHead(head, this.req, this.res, this.#offload?.kept), this.describe());
+    const draft = draftHead(head, this.req, this.res, this.#offload?.kept);
+    const result = runHook(this.call.onHeaders, draft, this.describe(), this.call.headersTimeout);
     if (!isPromise<ResponseHead>(result)) return this.#sendHead(result, length, head);
     this.#state = 'headHook';
     source.pause();
@@ -215,7 +216,7 @@ export class Transfer implements AdmissionOwner, ExchangeListener, RelayOwner, C
 
   /** Validates the head and hands it to a new relay: `streaming`, or `ending` for a bodiless answer. */
   #sendHead(head: ResponseHead | ProxyError, length: number | null, source: SourceHead): void {
-    const final = head instanceof ProxyError ? head : finalHead(head, length, this.req, this.call.onHeaders !== undefined, this.describe());
+    const final = head instanceof ProxyError ? head : finalHead(head, length, this.req, this.res, this.call.onHeaders !== undefined, this.describe());
     if (final instanceof ProxyError) return this.#fail(final);
     this.#status = final.status;
     const relay = new BodyRelay(this, this.#sink, this.#source!, final, relaySettings(this.call, final, source, this.#offload?.rate));
