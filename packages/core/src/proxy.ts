@@ -161,6 +161,10 @@ function withDuration(value: unknown, name: string, fallback: number, run: (ms: 
 /** The URL of a transfer that starts from an instruction: never asked, the instruction names its target. */
 const NO_URL = new URL('about:blank');
 
+/** Responses a transfer (or the queue) has taken: each is handed off once. */
+const handedOff = new WeakSet<ServerResponse>();
+
+/** Refuses a response that cannot be handed off, and marks one that can as taken. */
 function check(req: IncomingMessage, res: ServerResponse, mode: string): void {
   if (mode === 'socket' && (req.httpVersionMajor !== 1 || !req.socket || typeof req.socket.write !== 'function')) {
     throw new ProxyError(
@@ -172,6 +176,10 @@ function check(req: IncomingMessage, res: ServerResponse, mode: string): void {
   if (res.headersSent) {
     throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'The response has already been started; nothing can be proxied into it');
   }
+  if (handedOff.has(res)) {
+    throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'The response was already handed off (proxyFetch, offload or proxyLater ran for it); a response is handed off once');
+  }
+  handedOff.add(res);
 }
 
 /** A proxy with these options (see HandoffProxy). */

@@ -236,6 +236,9 @@ describe('resolveUrl', () => {
     ['/relative', 'Upstream URL is not a valid absolute URL: /relative'],
     ['ftp://a.example/', 'Upstream URL must be http: or https:, got ftp:'],
     ['http://u:p@a.example/', 'Upstream URL must not carry credentials; pass an authorization header instead'],
+    // Invalid (port out of range): the message names it with its userinfo masked.
+    ['http://admin:hunter2@reports.internal:99999/r/7', 'Upstream URL is not a valid absolute URL: http://***@reports.internal:99999/r/7'],
+    ['https://token@[bad/x', 'Upstream URL is not a valid absolute URL: https://***@[bad/x'],
   ])('refuses %s', (url, message) => {
     expect(thrown(() => resolveUrl(url))).toMatchObject({ code: 'HANDOFF_INVALID_OPTIONS', message });
   });

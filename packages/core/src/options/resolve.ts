@@ -277,12 +277,17 @@ function method(value: unknown): string {
   return upper;
 }
 
+/** A URL string for a message, its `user:password@` (if it has one) masked: messages reach logs and error pages. */
+function withoutUserinfo(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/*)[^/?#]*@/i, '$1***@');
+}
+
 export function resolveUrl(url: unknown): URL {
   let parsed: URL;
   try {
     parsed = url instanceof URL ? url : new URL(String(url));
   } catch (cause) {
-    throw new ProxyError('HANDOFF_INVALID_OPTIONS', `Upstream URL is not a valid absolute URL: ${String(url)}`, { cause });
+    throw new ProxyError('HANDOFF_INVALID_OPTIONS', `Upstream URL is not a valid absolute URL: ${withoutUserinfo(String(url))}`, { cause });
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new ProxyError('HANDOFF_INVALID_OPTIONS', `Upstream URL must be http: or https:, got ${parsed.protocol}`);
