@@ -1,11 +1,13 @@
 import type { ServerResponse } from 'node:http';
 import { constants, type Http2Stream } from 'node:http2';
-import type { Sink } from './sink';
+import { resetConnection, type Sink } from './sink';
 
 /** Writes through ServerResponse: keep-alive and HTTP/2 keep working, Node frames the body. */
 export class ResponseSink implements Sink {
   readonly keepsConnection = true;
   private wrote = false;
+  /** The body ends only where the connection does (an HTTP/1.0 client, no length): a cut must be a reset. */
+  private closeDelimited = false;
 
   constructor(private readonly res: ServerResponse) {}
 
@@ -31,7 +33,9 @@ export class ResponseSink implements Sink {
     }
   }
 
-  head(status: number, headers: Record<string, string | string[]>): void {
+  head(status: number, headers: Record<string, string | string[]>, contentLength: number | null, hasBody: boolean): void {
+    const { httpVersionMajor: major, httpVersionMinor: minor } = this.res.req;
+    this.closeDelimited = hasBody && contentLength === null && major === 1 && minor === 0;
     this.res.writeHead(status, headers);
     // Node holds the head until the first body write; a slow upstream body must not
     // hold it back. Body bytes parsed in the same tick still share the head's write.
@@ -61,7 +65,7 @@ export class ResponseSink implements Sink {
     // which clients take for a complete response. INTERNAL_ERROR makes the cut visible.
     const stream = (this.res as { stream?: Http2Stream }).stream;
     if (stream) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
-    else this.res.destroy();
+    else if (!this.closeDelimited || !resetConnection(this.res.socket)) this.res.destroy();
   }
 
   flush(): void {

@@ -1,3 +1,5 @@
+import type { Socket } from 'node:net';
+
 /** Where a transfer writes the client response: through ServerResponse or onto the raw socket. */
 export interface Sink {
   /** Whether the connection outlives this response (keep-alive through ServerResponse); socket mode closes it. */
@@ -23,4 +25,19 @@ export interface Sink {
   end(done: () => void): void;
   /** Ends the connection without a clean end, so a truncated body never looks complete. */
   abort(): void;
+}
+
+/**
+ * Ends a connection with a TCP reset: a close-delimited body cut by a clean close (FIN)
+ * would look complete. False when this socket cannot be reset (TLS, already gone); the
+ * caller then destroys it.
+ */
+export function resetConnection(socket: Socket | null): boolean {
+  if (!socket || socket.destroyed) return false;
+  try {
+    socket.resetAndDestroy();
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,7 +1,7 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { isFieldValue } from '../http/syntax';
-import type { Sink } from './sink';
+import { resetConnection, type Sink } from './sink';
 
 const CRLF = '\r\n';
 const LAST_CHUNK = '0\r\n\r\n';
@@ -19,6 +19,8 @@ export class SocketSink implements Sink {
   private readonly socket: Socket;
   private readonly http11: boolean;
   private chunked = false;
+  /** An HTTP/1.0 client's body without a length ends where the connection does: a cut must be a reset. */
+  private closeDelimited = false;
   private headWritten = false;
 
   get pending(): number {
@@ -48,6 +50,7 @@ export class SocketSink implements Sink {
     }
     // A close-delimited body hides truncation; HTTP/1.0 clients leave no other choice.
     this.chunked = hasBody && contentLength === null && this.http11;
+    this.closeDelimited = hasBody && contentLength === null && !this.http11;
     if (this.chunked) head += `transfer-encoding: chunked${CRLF}`;
     head += `connection: close${CRLF}${CRLF}`;
     // Corked until the next tick, so body bytes parsed in the same tick go out in one write.
@@ -81,7 +84,7 @@ export class SocketSink implements Sink {
   }
 
   abort(): void {
-    this.socket.destroy();
+    if (!this.closeDelimited || !resetConnection(this.socket)) this.socket.destroy();
   }
 }
 
