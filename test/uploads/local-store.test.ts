@@ -4,9 +4,9 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { localStore } from '@handoff/koa';
+import { localStore, type AcceptUploadOptions } from '@handoff/koa';
 import { request } from '../helpers/client';
-import { until } from '../helpers/wait';
+import { until, within } from '../helpers/wait';
 import { md5Thread } from '../../packages/uploads/src/hash-worker';
 import { formData, tempStore, uploadApp, type UploadApp } from './helpers/upload-app';
 
@@ -218,4 +218,63 @@ test('an upload whose MD5 worker dies answers 502 HANDOFF_STORAGE_ERROR, leaves 
   const again = await request(app.url, { method: 'PUT', path: '/third', body });
   expect(again.status).toBe(200);
   expect(app.handled[1]).toMatchObject({ size: body.length, md5: md5(body) });
+});
+
+test.each<[string, AcceptUploadOptions['authorize'], number]>([
+  ['authorize throwing 403', (ctx) => ctx.throw(403), 403],
+  ['an invalid grant', () => ({ maxSize: -1 }), 500],
+])('%s, answered before the body is read, closes the connection instead of reading the rest', async (_, authorize, status) => {
+  app = await uploadApp({ store: localStore(store.dir), authorize });
+  // Keep-alive, no Expect: without `connection: close` Node reads and discards the whole declared body.
+  const client = rawClient(app.port, 'PUT /a HTTP/1.1\r\nhost: x\r\ncontent-length: 104857600\r\n\r\n');
+  client.socket.write(Buffer.alloc(64 * 1024));
+  await within(5000, client.closed, 'the server closing the connection');
+  expect(client.received()).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+  expect(client.received().toLowerCase()).toContain('\r\nconnection: close\r\n');
+  expect(app.handled).toHaveLength(0);
+});
+
+test('a multipart filename sent as UTF-8 is read as UTF-8', async () => {
+  app = await uploadApp({ store: localStore(store.dir) });
+  const form = formData([{ name: 'doc', value: 'cv', filename: 'résumé.pdf' }]);
+  const res = await request(app.url, { method: 'POST', path: '/form', body: form.body, headers: { 'content-type': form.contentType } });
+  expect(res.status).toBe(200);
+  expect(app.handled[0]!.name).toBe('résumé.pdf');
+});
+
+test('a raw body named by its path is reduced to a base name, as form filenames are', async () => {
+  app = await uploadApp({ store: localStore(store.dir) });
+  expect((await request(app.url, { method: 'PUT', path: '/up/..%2F..%2Fetc%2Fpasswd', body: 'x' })).status).toBe(200);
+  expect((await request(app.url, { method: 'PUT', path: '/up/a', body: 'x', headers: { 'content-disposition': 'attachment; filename="..\\\\win\\\\boot.ini"' } })).status).toBe(200);
+  expect((await request(app.url, { method: 'PUT', path: '/up/..', body: 'x' })).status).toBe(200);
+  expect(app.handled.map((u) => u.name)).toEqual(['passwd', 'boot.ini', 'upload']);
+});
+
+test('empty file inputs are skipped and do not count toward maxFiles; one file too many is 413', async () => {
+  app = await uploadApp({ store: localStore(store.dir), maxFiles: 1 });
+  const form = formData([
+    { name: 'a', value: '', filename: '' },
+    { name: 'b', value: 'the file', filename: 'b.txt' },
+    { name: 'c', value: '', filename: '' },
+  ]);
+  const res = await request(app.url, { method: 'POST', path: '/form', body: form.body, headers: { 'content-type': form.contentType } });
+  expect(res.status).toBe(200);
+  expect(app.handled[0]!.files.map((f) => f.name)).toEqual(['b.txt']);
+  const two = formData([
+    { name: 'a', value: 'one', filename: 'a.txt' },
+    { name: 'b', value: 'two', filename: 'b.txt' },
+  ]);
+  const refused = await request(app.url, { method: 'POST', path: '/form', body: two.body, headers: { 'content-type': two.contentType } });
+  expect(refused.status).toBe(413);
+  await until(() => store.entries().length === 1, 'the second form left nothing');
+});
+
+test('a grant with an unknown key (maxsize) is refused with HANDOFF_INVALID_OPTIONS naming it', async () => {
+  app = await uploadApp({ store: localStore(store.dir), maxSize: 1000, authorize: () => ({ maxsize: 10 }) as never });
+  const res = await request(app.url, { method: 'PUT', path: '/a', body: 'x' });
+  expect(res.status).toBe(500);
+  expect(app.errors.map((e) => [(e as { code?: string }).code, e.message])).toEqual([
+    ['HANDOFF_INVALID_OPTIONS', expect.stringMatching(/^authorize returned an unknown key: maxsize \(allowed: maxSize, /)],
+  ]);
+  expect(app.handled).toHaveLength(0);
 });

@@ -204,3 +204,50 @@ test('a form whose second file fails: the first file is removed too, deleted if 
   if (seen.includes('object:first')) expect(seen).toContain('delete:first');
   await nothingLeft();
 });
+
+test('a client that leaves while an async store function runs: the multipart upload it then creates is aborted, nothing written', async () => {
+  app = await uploadApp({
+    authorize: (ctx) => ({
+      maxSize: 1 << 20,
+      // As s3Store does (CreateMultipartUpload, presigning): the target comes after the client has gone.
+      store: async () => {
+        await new Promise((resolve) => ctx.req.once('close', resolve));
+        await new Promise((resolve) => setImmediate(resolve));
+        return stub.multipart('late', 64 * KiB, 4);
+      },
+    }),
+  });
+  const socket = net.connect(app.port, '127.0.0.1');
+  socket.on('error', () => {});
+  socket.write('PUT /a HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\nabc');
+  await until(() => app!.authorized === 1, 'authorize to run');
+  socket.destroy();
+  await until(() => codes(app!).includes('HANDOFF_CLIENT_ABORTED'), 'the client abort reported');
+  await until(() => stub.aborted.length === 1, 'the late multipart upload aborted');
+  expect(stub.requests.filter((r) => r.kind === 'part')).toEqual([]);
+  await nothingLeft();
+});
+
+test.each(['early-no-etag', 'early'] as const)('a presigned PUT answered 200 before storage had the whole body (%s) is 502, and the object is deleted', async (fault) => {
+  app = await uploadApp({ store: stub.put('k') });
+  stub.fault = (r) => (r.kind === 'object' ? fault : undefined);
+  expect([502, 'closed']).toContain(await send('/a', Buffer.alloc(1024 * KiB, 5)));
+  await until(() => app!.errors.length === 1, 'the failure reported');
+  expect(codes(app)).toEqual(['HANDOFF_STORAGE_ERROR']);
+  expect(app.errors[0]!.message).toMatch(/^Storage answered after \d+ of 1048576 bytes were sent: PUT http:\/\/127\.0\.0\.1:\d+\/bucket\/k\?…$/);
+  expect(stub.requests.map((r) => r.kind)).toEqual(['object', 'delete']);
+  await nothingLeft();
+});
+
+test('an UploadPart answered 200 before its body was sent is 502, and the multipart upload is aborted', async () => {
+  // A part larger than the socket buffers can hold, so storage stops reading before it is all sent.
+  const partSize = 8 * 1024 * KiB;
+  app = await uploadApp({ store: multipartStore(partSize, 2), authorize: () => ({ maxSize: 1 << 30 }) });
+  stub.fault = (r) => (r.kind === 'part' ? 'early' : undefined);
+  expect([502, 'closed']).toContain(await send('/a', chunks(256, 32 * KiB)));
+  await until(() => app!.errors.length === 1, 'the failure reported');
+  expect(app.errors[0]!.message).toMatch(/^Storage answered after \d+ of 8388608 bytes were sent: PUT http:\/\/127\.0\.0\.1:\d+\/bucket\/key-1\?…$/);
+  expect(stub.requests.map((r) => r.kind)).not.toContain('complete');
+  expect(stub.aborted).toHaveLength(1);
+  await nothingLeft();
+});

@@ -39,6 +39,21 @@ export interface AcceptUploadOptions extends Partial<UploadLimits> {
   dispatcher?: ReceiveOptions['dispatcher'];
 }
 
+/** Every key a grant may hold: a misspelled one (`maxsize`) is refused rather than ignored. */
+const GRANT_KEYS: Record<keyof UploadGrant, true> = {
+  maxSize: true,
+  bodyTimeout: true,
+  minDataRate: true,
+  maxFiles: true,
+  maxFields: true,
+  maxFieldSize: true,
+  partConcurrency: true,
+  storageTimeout: true,
+  tempDir: true,
+  store: true,
+  name: true,
+};
+
 declare module 'koa' {
   interface DefaultContext {
     /** Set by acceptUpload() once the request body is stored: the files and the form's other fields. */
@@ -64,17 +79,22 @@ export function acceptUpload(options: AcceptUploadOptions): Middleware {
   const base = resolveLimits({ ...options, maxSize: options.maxSize ?? 0 });
 
   return async function acceptUploadMiddleware(ctx: Context, next: () => Promise<unknown>) {
-    const grant = await authorize(ctx);
-    if (typeof grant !== 'object' || grant === null) {
-      throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'authorize must return { maxSize?, store?, … } or throw to refuse the upload', { option: 'authorize' });
-    }
-    const maxSize = grant.maxSize ?? options.maxSize;
-    if (maxSize == null) throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'maxSize is required: in acceptUpload() options or in what authorize returns', { option: 'maxSize' });
-    const limits = resolveLimits({ ...grant, maxSize }, base);
     let received;
     try {
+      const grant = await authorize(ctx);
+      if (typeof grant !== 'object' || grant === null) {
+        throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'authorize must return { maxSize?, store?, … } or throw to refuse the upload', { option: 'authorize' });
+      }
+      const unknown = Object.keys(grant).find((key) => !Object.hasOwn(GRANT_KEYS, key));
+      if (unknown !== undefined) {
+        throw new ProxyError('HANDOFF_INVALID_OPTIONS', `authorize returned an unknown key: ${unknown} (allowed: ${Object.keys(GRANT_KEYS).join(', ')})`, { option: unknown });
+      }
+      const maxSize = grant.maxSize ?? options.maxSize;
+      if (maxSize == null) throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'maxSize is required: in acceptUpload() options or in what authorize returns', { option: 'maxSize' });
+      const limits = resolveLimits({ ...grant, maxSize }, base);
       received = await receiveUpload(ctx.req, { ...limits, store: grant.store ?? store, name: grant.name, dispatcher });
     } catch (err) {
+      // A refusal by authorize (ctx.throw(403)) too: it is answered before the body is read.
       throw answerable(ctx, err);
     }
     const [first] = received.files;
@@ -90,12 +110,13 @@ export function acceptUpload(options: AcceptUploadOptions): Middleware {
 
 /**
  * The error as Koa should answer it: a 503 says when to come back, and a body left unread
- * closes the connection (Node would otherwise read and discard the rest of it).
+ * closes the connection (Node would otherwise read and discard the rest of it, unbounded).
+ * Headers the error already carries (`ctx.throw(401, { headers })`) are kept.
  */
 function answerable(ctx: Context, err: unknown): unknown {
-  if (!isProxyError(err)) return err;
-  const headers: Record<string, string> = {};
-  if (err.status === 503) headers['retry-after'] = '1';
+  if (typeof err !== 'object' || err === null) return err;
+  const headers: Record<string, string> = { ...(err as { headers?: Record<string, string> }).headers };
+  if (isProxyError(err) && err.status === 503) headers['retry-after'] = '1';
   if (ctx.req.httpVersionMajor === 1 && hasRequestBody(ctx.req) && !ctx.req.complete) headers.connection = 'close';
   return Object.assign(err, { headers });
 }

@@ -22,9 +22,12 @@ export async function receiveMultipart(session: UploadSession): Promise<Fields> 
   const { limits, body } = session;
   let parser: busboy.Busboy;
   try {
+    // defParamCharset: filenames are UTF-8 in every browser's forms (busboy's default, latin1, garbles them).
+    // maxFiles is counted below, not by busboy: an empty file input is skipped, and does not count.
     parser = busboy({
       headers: session.req.headers,
-      limits: { files: limits.maxFiles, fields: limits.maxFields, fieldSize: limits.maxFieldSize, parts: limits.maxFiles + limits.maxFields },
+      defParamCharset: 'utf8',
+      limits: { fields: limits.maxFields, fieldSize: limits.maxFieldSize },
     });
   } catch (err) {
     throw malformed(session, (err as Error).message, err);
@@ -38,6 +41,10 @@ export async function receiveMultipart(session: UploadSession): Promise<Fields> 
     // A destroyed parser errors its open file streams: heard here, reported through the body.
     stream.on('error', () => undefined);
     if (info.filename === '' || info.filename === undefined) return void stream.resume();
+    if (files === limits.maxFiles) {
+      stream.resume();
+      return body.fail(tooMany(session, `files (maxFiles: ${limits.maxFiles})`));
+    }
     const index = files++;
     const file = { field, name: info.filename, contentType: info.mimeType || 'application/octet-stream', size: undefined };
     stored.push(
@@ -52,9 +59,7 @@ export async function receiveMultipart(session: UploadSession): Promise<Fields> 
     const prior = fields[name];
     fields[name] = prior === undefined ? value : Array.isArray(prior) ? [...prior, value] : [prior, value];
   });
-  parser.on('filesLimit', () => body.fail(tooMany(session, `files (maxFiles: ${limits.maxFiles})`)));
   parser.on('fieldsLimit', () => body.fail(tooMany(session, `fields (maxFields: ${limits.maxFields})`)));
-  parser.on('partsLimit', () => body.fail(tooMany(session, 'parts')));
   parser.on('error', (err: Error) => body.fail(malformed(session, err.message, err)));
 
   try {

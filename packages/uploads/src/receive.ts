@@ -25,17 +25,26 @@ export function dispositionName(header: string | undefined): string | undefined 
   return match[1] !== undefined ? match[1].replace(/\\(.)/g, '$1') : match[2];
 }
 
-/** A raw body's name: its Content-Disposition filename, else the last segment of the request's path, else `upload`. */
+/**
+ * A raw body's name: its Content-Disposition filename, else the last segment of the request's
+ * path (decoded), reduced to a base name as busboy does a form's filenames, else `upload`.
+ */
 export function rawName(req: IncomingMessage): string {
   const given = dispositionName(req.headers['content-disposition'] as string | undefined);
-  if (given) return given;
+  if (given) return baseName(given) || 'upload';
   const path = (req.url ?? '').split('?')[0]!;
   const segment = path.slice(path.lastIndexOf('/') + 1);
   try {
-    return decodeURIComponent(segment) || 'upload';
+    return baseName(decodeURIComponent(segment)) || 'upload';
   } catch {
-    return segment || 'upload';
+    return baseName(segment) || 'upload';
   }
+}
+
+/** What follows the last `/` or `\`; empty for `.` and `..` (busboy's rule for filenames, `preservePath: false`). */
+export function baseName(name: string): string {
+  const base = name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
+  return base === '.' || base === '..' ? '' : base;
 }
 
 /** The Content-Length a raw body declared, when its framing is that length (not chunked). */

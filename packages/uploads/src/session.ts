@@ -4,7 +4,7 @@ import type { Dispatcher } from 'undici';
 import { ClientBody } from './client-body';
 import { Digest } from './digest';
 import { resolveTarget, type ResolvedLimits } from './options';
-import { openWriter } from './stores/open';
+import { openWriter, releaseTarget } from './stores/open';
 import type { FileWriter } from './stores/writer';
 import type { FileInfo, UploadStore, UploadedFile } from './types';
 
@@ -17,6 +17,9 @@ export class UploadSession {
   readonly body: ClientBody;
   readonly files: UploadedFile[] = [];
   readonly #writers: FileWriter[] = [];
+  /** Writers being opened (a store function may take a while: presigning, CreateMultipartUpload). */
+  readonly #opening = new Set<Promise<unknown>>();
+  #abandoned = false;
 
   constructor(
     readonly req: IncomingMessage,
@@ -30,7 +33,13 @@ export class UploadSession {
 
   /** Stores one file read by `read` (which yields its chunks), at position `index` of the files. */
   async storeFile(info: FileInfo, index: number, chunks: AsyncIterable<Buffer>): Promise<void> {
-    const writer = await this.body.guard(this.#open(info));
+    const opening = this.#open(info);
+    this.#opening.add(opening);
+    void opening.then(
+      () => this.#opening.delete(opening),
+      () => this.#opening.delete(opening),
+    );
+    const writer = await this.body.guard(opening);
     const file = await this.#write(writer, chunks);
     const at = await this.body.guard(writer.finish(file));
     this.files[index] = { field: info.field, name: info.name, size: file.size, sha256: file.sha256, md5: file.md5, contentType: info.contentType, ...at };
@@ -55,7 +64,14 @@ export class UploadSession {
   async #open(info: FileInfo): Promise<FileWriter> {
     const given = typeof this.store === 'function' ? await this.store(info) : this.store;
     const target = resolveTarget(given, 'store target');
-    const writer = openWriter(target, { limits: this.limits, dispatcher: this.dispatcher, what: this.what, size: info.size });
+    const ctx = { limits: this.limits, dispatcher: this.dispatcher, what: this.what, size: info.size };
+    // The upload failed while the store was asked: nothing may be written, and what the store
+    // made for this file (an S3 multipart upload) is released rather than left open.
+    if (this.#abandoned) {
+      await releaseTarget(target, ctx);
+      throw this.body.failure ?? new ProxyError('HANDOFF_ABORTED', `Upload abandoned: ${this.what}`);
+    }
+    const writer = openWriter(target, ctx);
     this.#writers.push(writer);
     return writer;
   }
@@ -69,13 +85,18 @@ export class UploadSession {
     }
   }
 
-  /** Fails the upload with `err`: every file is aborted, and the error is what the caller throws. */
+  /**
+   * Fails the upload with `err`: every file is aborted, including one whose writer was still
+   * being opened (its store answer is awaited, then released), and the error is what the caller throws.
+   */
   async abandon(err: unknown): Promise<ProxyError> {
+    this.#abandoned = true;
     const error = isProxyError(err)
       ? err
       : new ProxyError('HANDOFF_STORAGE_ERROR', `Upload failed (${(err as Error)?.message ?? String(err)}): ${this.what}`, { cause: err });
     this.body.fail(error);
     this.body.stop();
+    await Promise.allSettled([...this.#opening]);
     await Promise.all(this.#writers.map((w) => w.abort()));
     return error;
   }

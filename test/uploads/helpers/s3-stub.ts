@@ -3,7 +3,10 @@ import http from 'node:http';
 import { listen, type Running } from '../../helpers/servers';
 
 /** What the stub does with one request instead of answering it normally. */
-export type Fault = 'forbidden' | 'unavailable' | 'stall' | 'reset' | 'wrong-etag' | 'error-in-200';
+export type Fault = 'forbidden' | 'unavailable' | 'stall' | 'reset' | 'wrong-etag' | 'error-in-200' | 'early' | 'early-no-etag';
+
+/** After how many bytes of a PUT or UploadPart body the `early` faults answer 200 (and read no more). */
+export const EARLY_AFTER = 128 * 1024;
 
 export interface StubRequest {
   method: string;
@@ -70,6 +73,20 @@ export async function startS3Stub(): Promise<S3Stub> {
     req.on('error', () => {});
     if (kind !== 'list' && url.searchParams.get('X-Amz-Signature') !== 'good') return void req.on('end', () => error(403, 'SignatureDoesNotMatch'));
     const fault = state.fault(seen);
+    if (fault === 'early' || fault === 'early-no-etag') {
+      // Storage that answers before it has the whole body: it keeps what it got, and reads no more.
+      let got = 0;
+      req.on('data', (c: Buffer) => {
+        got += c.length;
+        if (got < EARLY_AFTER || res.headersSent) return;
+        req.pause();
+        const partial = Buffer.concat(chunks);
+        if (kind === 'object') objects.set(key, partial);
+        else open.get(uploadId!)?.parts.set(partNumber!, partial);
+        res.writeHead(200, fault === 'early' ? { etag: md5(partial) } : {}).end();
+      });
+      return;
+    }
     if (fault === 'stall') return; // never answers; the client's timeout must cut it
     if (fault === 'reset') return void req.socket.destroy();
     req.on('end', () => {

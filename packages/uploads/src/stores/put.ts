@@ -36,19 +36,26 @@ export class PresignedPut implements FileWriter {
 
   #put(body: PassThrough | fs.ReadStream, size: number): Promise<StorageAnswer | undefined> {
     const headers = { ...this.target.headers, 'content-length': String(size) };
+    const sent = { bytes: 0 };
     return storageRequest({
       method: 'PUT',
       url: this.target.url,
       headers,
-      body,
+      body: counted(body, sent),
       signal: this.#ac.signal,
       timeout: this.ctx.limits.storageTimeout,
       dispatcher: this.ctx.dispatcher,
-    }).catch((err: unknown) => {
-      this.#error ??= err as ProxyError;
-      body.destroy();
-      return undefined;
-    });
+    })
+      .then((answer) => {
+        // Storage answering before it had the whole body stored a part of it, whatever it says.
+        if (sent.bytes < size) throw answeredEarly('PUT', this.target.url, sent.bytes, size);
+        return answer;
+      })
+      .catch((err: unknown) => {
+        this.#error ??= err as ProxyError;
+        body.destroy();
+        return undefined;
+      });
   }
 
   write(chunk: Buffer): Promise<void> | undefined {
@@ -88,6 +95,19 @@ export class PresignedPut implements FileWriter {
     // A PUT cut after storage had the whole body may still have stored it: delete it either way.
     if (this.#answer) await removeObject(this.target.deleteUrl, this.ctx);
   }
+}
+
+/** The chunks of `source`, counting in `sent` those undici has taken to send. */
+export async function* counted(source: AsyncIterable<Buffer>, sent: { bytes: number }): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    sent.bytes += chunk.length;
+    yield chunk;
+  }
+}
+
+/** A storage answer that came before its request's body was all sent: the object (or part) holds only some of it. */
+export function answeredEarly(method: string, url: string, sent: number, size: number): ProxyError {
+  return new ProxyError('HANDOFF_STORAGE_ERROR', `Storage answered after ${sent} of ${size} bytes were sent: ${describeStorage(method, url)}`);
 }
 
 /** Deletes an object stored whole, through its presigned DeleteObject URL if there is one; never rejects. */

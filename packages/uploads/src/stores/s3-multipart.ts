@@ -1,6 +1,6 @@
 import { ProxyError } from '@handoff/core';
 import type { ResolvedTarget } from '../options';
-import { removeObject, withoutQuery } from './put';
+import { answeredEarly, removeObject, withoutQuery } from './put';
 import { describeStorage, storageRequest } from './storage-request';
 import type { FileWriter, StoredAt, WriterContext } from './writer';
 
@@ -93,16 +93,18 @@ export class MultipartUpload implements FileWriter {
       );
       throw this.#error;
     }
+    const taken = { bytes: 0 };
     const sent: Promise<void> = storageRequest({
       method: 'PUT',
       url,
       headers: { ...this.target.headers, 'content-length': String(part.length) },
-      body: part,
+      body: slices(part, taken),
       signal: this.#ac.signal,
       timeout: this.ctx.limits.storageTimeout,
       dispatcher: this.ctx.dispatcher,
     })
       .then((answer) => {
+        if (taken.bytes < part.length) throw answeredEarly('PUT', url, taken.bytes, part.length);
         const etag = answer.headers.etag;
         if (typeof etag !== 'string' || etag === '') {
           throw new ProxyError('HANDOFF_STORAGE_ERROR', `Storage answered UploadPart ${number} without an ETag: ${describeStorage('PUT', url)}`);
@@ -148,15 +150,29 @@ export class MultipartUpload implements FileWriter {
     this.#pool.length = 0;
     await Promise.allSettled([...this.#inFlight]);
     if (this.#completing) await removeObject(this.target.deleteUrl, this.ctx);
-    await storageRequest({
-      method: 'DELETE',
-      url: this.target.abortUrl,
-      headers: this.target.headers,
-      timeout: this.ctx.limits.storageTimeout,
-      dispatcher: this.ctx.dispatcher,
-    }).catch(() => undefined);
+    await abortMultipart(this.target, this.ctx);
   }
 }
+
+/** AbortMultipartUpload (DELETE at the abort URL): storage drops every part; never rejects. */
+export async function abortMultipart(target: MultipartTarget, ctx: WriterContext): Promise<void> {
+  await storageRequest({ method: 'DELETE', url: target.abortUrl, headers: target.headers, timeout: ctx.limits.storageTimeout, dispatcher: ctx.dispatcher }).catch(() => undefined);
+}
+
+/**
+ * A part as 64 KiB views, counting in `taken` those undici has taken: it takes the next only
+ * once the socket took the last, so storage answering before the count is full answered early
+ * (a Buffer body is handed to the socket whole, and an early answer could not be told apart).
+ */
+function* slices(part: Buffer, taken: { bytes: number }): Generator<Buffer> {
+  for (let at = 0; at < part.length; at += SLICE) {
+    const slice = part.subarray(at, at + SLICE);
+    taken.bytes += slice.length;
+    yield slice;
+  }
+}
+
+const SLICE = 64 * 1024;
 
 /** Text content: quotes stay as they are (S3's ETags carry them, and s3rver does not decode &quot;). */
 function escapeXml(text: string): string {

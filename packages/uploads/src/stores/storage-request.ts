@@ -25,7 +25,7 @@ export interface StorageCall {
   method: 'PUT' | 'POST' | 'DELETE';
   url: string;
   headers?: Record<string, string>;
-  body?: string | Buffer | Readable | Iterable<Buffer>;
+  body?: string | Buffer | Readable | Iterable<Buffer> | AsyncIterable<Buffer>;
   signal?: AbortSignal;
   timeout: number;
   dispatcher: Dispatcher;
