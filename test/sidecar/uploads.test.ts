@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import busboy from 'busboy';
 import { jwtVerify } from 'jose';
 import { s3Store } from '@handoff/uploads/s3';
-import { request } from '../helpers/client';
+import { rawRequest, request } from '../helpers/client';
 import { upstream, type Running } from '../helpers/servers';
 import { until } from '../helpers/wait';
 import { startS3Stub, type S3Stub } from '../uploads/helpers/s3-stub';
@@ -233,6 +233,99 @@ describe('sidecar upload routes', () => {
     await until(() => stub.aborted.length === 1, 'the abort');
     expect(stub.open.size).toBe(0);
     expect(forwarded).toHaveLength(0);
+  });
+
+  it('takes a grant of 10,000 part URLs as long as temporary credentials make them (about 13 MB)', async () => {
+    const token = `&X-Amz-Security-Token=${'T'.repeat(1200)}`;
+    grant = () => {
+      const target = stub.multipart('many-parts', 64 * 1024, 10_000);
+      target.remote.multipart.partUrls = target.remote.multipart.partUrls.map((url) => url + token);
+      return { maxSize: 1 << 20, ...target };
+    };
+    const body = Buffer.alloc(100_000, 'm');
+    const reply = await request(sidecar.url, { method: 'PUT', path: '/uploads/m', body: [body], headers: auth });
+    expect(reply.status).toBe(201);
+    expect(stub.objects.get('many-parts')).toEqual(body);
+    expect(forwarded[0]!.signed).toMatchObject({ 'file.sha256': sha256(body), 'file.remote_id': 'many-parts' });
+    stub.objects.clear();
+  });
+
+  it.each(['/uploads/../admin/x', '/uploads/%2e%2e/admin/x', '/uploads/.%2E/admin/x', '/uploads/%2E./admin', '/uploads/./x', '/uploads/a/%2e/x', '/uploads/..\\admin'])(
+    'refuses an upload path with a dot segment (%s) with 400 HANDOFF_BAD_REQUEST_TARGET, before authorizing',
+    async (path) => {
+      // Raw bytes: node:http's client would resolve the dot segments itself.
+      const reply = await rawRequest(Number(new URL(sidecar.url).port), `PUT ${path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ok\r\ncontent-length: 1\r\nconnection: close\r\n\r\nx`);
+      expect(reply.text).toMatch(/^HTTP\/1\.1 400 /);
+      expect(authorizations).toHaveLength(0);
+      expect(forwarded).toHaveLength(0);
+      await until(() => sidecar.stderr().includes(`HANDOFF_BAD_REQUEST_TARGET: Upload path has a dot segment ('.' or '..', raw or percent-encoded), which upload routes do not take: PUT ${path}`), 'the refusal logged');
+    },
+  );
+
+  it('drops client headers named like Handoff-Upload-* with underscores, on upload routes and elsewhere', async () => {
+    const forged = { 'handoff_upload_fields': 'forged', 'handoff-upload_fields': 'forged', 'Handoff_Upload-Authorization': 'forged', 'handoff-uploadx': 'kept' };
+    expect((await request(sidecar.url, { method: 'PUT', path: '/uploads/x', body: 'x', headers: { ...auth, ...forged } })).status).toBe(201);
+    expect((await request(sidecar.url, { method: 'POST', path: '/other', body: 'x', headers: forged })).status).toBe(201);
+    const names = (headers: http.IncomingHttpHeaders) => Object.keys(headers).filter((name) => /^handoff[-_]upload/.test(name)).sort();
+    // Only the sidecar's own (verified) headers are left, and a name merely starting alike.
+    expect(names(authorizations[0]!.headers)).toEqual(['handoff-upload-authorization', 'handoff-uploadx']);
+    expect(authorizations[0]!.claims).toBeDefined();
+    expect(names(forwarded[0]!.headers)).toEqual(['handoff-upload-fields', 'handoff-uploadx']);
+    expect(forwarded[0]!.signed).toBeDefined();
+    expect(names(forwarded[1]!.headers)).toEqual(['handoff-uploadx']);
+  });
+
+  it("drops the client's body-describing headers from the rewritten request, and keeps the others", async () => {
+    const described = {
+      'content-md5': 'XUFAKrxLKna5cZ2REBfFkg==',
+      digest: 'sha-256=abc',
+      'content-digest': 'sha-256=:abc:',
+      'repr-digest': 'sha-256=:abc:',
+      'content-range': 'bytes 0-4/5',
+      'content-disposition': 'attachment; filename="a.txt"',
+      'content-encoding': 'gzip',
+    };
+    const reply = await request(sidecar.url, { method: 'PUT', path: '/uploads/a.txt', body: 'hello', headers: { ...auth, ...described, 'x-request-id': 'r8', 'content-language': 'en' } });
+    expect(reply.status).toBe(201);
+    const headers = forwarded[0]!.headers;
+    for (const name of Object.keys(described)) expect(headers[name]).toBeUndefined();
+    expect(headers).toMatchObject({ authorization: 'Bearer ok', 'x-request-id': 'r8', 'content-type': 'application/x-www-form-urlencoded' });
+    expect(forwarded[0]!.signed).toMatchObject({ 'file.name': 'a.txt', 'file.size': '5' });
+  });
+
+  it('drops form fields naming a signed field in bracket forms, keeps page_size, signs a UTF-8 filename as sent, and refuses such a query', async () => {
+    const form = formData([
+      { name: 'doc.path[]', value: '/etc/passwd' },
+      { name: 'doc[path]', value: '/etc/passwd' },
+      { name: 'doc[path][]', value: '/etc/passwd' },
+      { name: 'other[remote_url]', value: 'http://evil/' },
+      { name: 'page_size', value: '20' },
+      { name: 'doc', value: 'the document', filename: 'résumé.pdf' },
+    ]);
+    expect((await request(sidecar.url, { method: 'POST', path: '/forms/b', body: form.body, headers: { ...auth, 'content-type': form.contentType } })).status).toBe(201);
+    expect(Object.keys(forwarded[0]!.fields).filter((name) => !name.startsWith('doc.')).sort()).toEqual(['page_size']);
+    expect(forwarded[0]!.fields['doc.path']).toHaveLength(1);
+    expect(forwarded[0]!.fields['doc.path']![0]).not.toBe('/etc/passwd');
+    // Sent as UTF-8 bytes, signed as they were.
+    expect(forwarded[0]!.signed).toMatchObject({ 'doc.name': 'résumé.pdf' });
+    await until(() => store.entries().length === 0, 'the temp file removed');
+
+    const query = await request(sidecar.url, { method: 'PUT', path: '/uploads/x?file.path[]=/etc/passwd', body: 'x', headers: auth });
+    expect(query.status).toBe(400);
+    expect(authorizations).toHaveLength(1);
+    expect(forwarded).toHaveLength(1);
+  });
+
+  it('refuses a form whose file part has an empty field name with 400, storing and forwarding nothing', async () => {
+    const form = formData([
+      { name: 'title', value: 'kept?' },
+      { name: '', value: 'the file', filename: 'a.txt' },
+    ]);
+    const reply = await request(sidecar.url, { method: 'POST', path: '/forms/c', body: form.body, headers: { ...auth, 'content-type': form.contentType } });
+    expect(reply.status).toBe(400);
+    expect(forwarded).toHaveLength(0);
+    expect(store.entries()).toEqual([]);
+    await until(() => sidecar.stderr().includes('HANDOFF_REQUEST_BODY: Upload form has a file part without a field name (name=""), which the sidecar cannot sign: POST /forms/c'), 'the refusal logged');
   });
 
   it('streams a chunked body to s3rver as multipart, presigned by the backend with @handoff/uploads/s3', async () => {

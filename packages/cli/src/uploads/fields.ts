@@ -12,15 +12,29 @@ export const SIGNED_SUFFIXES = ['name', 'size', 'sha256', 'md5', 'content_type',
 export const FIELDS_HEADER = 'handoff-upload-fields';
 /** Header the authorize request carries: a JWT saying the sidecar sent it. */
 export const AUTHORIZE_HEADER = 'handoff-upload-authorization';
-/** Every header of this prefix a client sends is dropped, on every request. */
+/** Every header of this prefix a client sends is dropped, on every request (`_` read as `-`: see isReservedHeader). */
 export const RESERVED_HEADER_PREFIX = 'handoff-upload-';
+
+/**
+ * Whether a client's header name is one only the sidecar sets: `handoff_upload_fields` too,
+ * since CGI-style servers (PHP, Rack, WSGI) map `-` and `_` to the same `HTTP_HANDOFF_UPLOAD_FIELDS`.
+ */
+export function isReservedHeader(name: string): boolean {
+  return name.toLowerCase().replace(/_/g, '-').startsWith(RESERVED_HEADER_PREFIX);
+}
 
 export type Fields = Array<[string, string]>;
 
-/** Whether a client's field name is one only the sidecar may set. */
+/**
+ * Whether a client's field name is one only the sidecar may set, in the bracket forms
+ * frameworks (Rails, PHP, qs) parse into the same key too: `doc[path]` as `doc.path`, and
+ * `[]` (an array of them) ignored, so `doc.path[]` and `doc[path][]` are `doc.path`.
+ * `_` is not read as `.`: that would drop fields like `page_size`.
+ */
 export function isSignedFieldName(name: string): boolean {
-  const dot = name.lastIndexOf('.');
-  return dot > 0 && (SIGNED_SUFFIXES as readonly string[]).includes(name.slice(dot + 1));
+  const plain = name.replace(/\[\]/g, '').replace(/\[([^\]]*)\]/g, '.$1');
+  const dot = plain.lastIndexOf('.');
+  return dot > 0 && (SIGNED_SUFFIXES as readonly string[]).includes(plain.slice(dot + 1));
 }
 
 /** The signed fields of one file, in a fixed order. */

@@ -1,22 +1,33 @@
 import type http from 'node:http';
 import { ProxyError, declaredTooLarge, type HandoffProxy, type OffloadRules, type ProxyHandle } from '@handoff/core';
-import { receiveUpload, removeStoredFiles, type ReceivedUpload, type UploadTarget } from '@handoff/uploads';
+import { isMultipartForm, receiveUpload, removeStoredFiles, type FileInfo, type ReceivedUpload, type UploadTarget } from '@handoff/uploads';
 import { SignJWT } from 'jose';
 import { Agent } from 'undici';
 import type { SidecarConfig } from '../config/keys';
 import type { BackendTarget } from '../forward';
 import { authorize } from './authorize';
-import { FIELDS_HEADER, RESERVED_HEADER_PREFIX, clientFields, fieldsClaim, fileFields, isSignedFieldName, multipartForm, urlEncoded } from './fields';
-import { matchRoute } from './routes';
+import { FIELDS_HEADER, clientFields, fieldsClaim, fileFields, isReservedHeader, isSignedFieldName, multipartForm, urlEncoded } from './fields';
+import { hasDotSegment, matchRoute } from './routes';
 
 /** What the sidecar does with a refused upload (logs it, counts it, answers it). */
 export type Refuse = (req: http.IncomingMessage, res: http.ServerResponse, err: ProxyError) => void;
 
-/** Removes every `Handoff-Upload-*` header a client sent: only the sidecar sets them (RELIABILITY L47). */
+/** Removes every `Handoff-Upload-*` header a client sent (`Handoff_Upload_*` too): only the sidecar sets them (RELIABILITY L47). */
 export function stripUploadHeaders(req: http.IncomingMessage): void {
+  dropHeaders(req, isReservedHeader);
+}
+
+/**
+ * Fields describing the client's body, which the rewritten request no longer carries: its
+ * digests, range, disposition and coding would be checked (or trusted) against the signed fields.
+ */
+const ORIGINAL_BODY_FIELDS = new Set(['content-md5', 'digest', 'content-digest', 'repr-digest', 'content-range', 'content-disposition', 'content-encoding']);
+
+/** Removes the client's headers whose (lower-case) name `drop` matches, from `headers` and `rawHeaders`. */
+function dropHeaders(req: http.IncomingMessage, drop: (name: string) => boolean): void {
   let found = false;
   for (const name in req.headers) {
-    if (name.startsWith(RESERVED_HEADER_PREFIX)) {
+    if (drop(name)) {
       delete req.headers[name];
       found = true;
     }
@@ -24,7 +35,7 @@ export function stripUploadHeaders(req: http.IncomingMessage): void {
   if (!found) return;
   const raw = req.rawHeaders;
   const kept: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) if (!raw[i]!.toLowerCase().startsWith(RESERVED_HEADER_PREFIX)) kept.push(raw[i]!, raw[i + 1]!);
+  for (let i = 0; i < raw.length; i += 2) if (!drop(raw[i]!.toLowerCase())) kept.push(raw[i]!, raw[i + 1]!);
   req.rawHeaders = kept;
 }
 
@@ -58,11 +69,16 @@ export class UploadRoutes {
   async handle(req: http.IncomingMessage, res: http.ServerResponse, target: BackendTarget, refuse: Refuse): Promise<ProxyHandle | undefined> {
     let upload: ReceivedUpload | undefined;
     try {
-      const query = new URLSearchParams(target.path.split('?')[1] ?? '');
+      const [path, search] = splitTarget(target.path);
+      // The authorize URL is parsed (WHATWG), so `/uploads/../admin` would authorize at
+      // `/admin/authorize` while the route matched, and the request is forwarded, raw: refused.
+      if (hasDotSegment((req.url ?? '').split('?')[0]!)) {
+        throw new ProxyError('HANDOFF_BAD_REQUEST_TARGET', `Upload path has a dot segment ('.' or '..', raw or percent-encoded), which upload routes do not take: ${req.method} ${path}`);
+      }
+      const query = new URLSearchParams(search.slice(1));
       for (const name of query.keys()) {
         if (isSignedFieldName(name)) throw new ProxyError('HANDOFF_REQUEST_BODY', `Upload query names a field only the sidecar may set (${JSON.stringify(name)}): ${req.method} ${target.path.split('?')[0]}`);
       }
-      const [path, search] = splitTarget(target.path);
       const answer = await authorize({
         req,
         origin: target.origin,
@@ -82,7 +98,7 @@ export class UploadRoutes {
         partConcurrency: this.config.uploads.partConcurrency,
         storageTimeout: this.config.uploads.storageTimeout,
         tempDir: this.config.uploads.tempDir,
-        store: oneRemoteFile(answer.target, `${req.method} ${path}`),
+        store: fileTarget(answer.target, req, `${req.method} ${path}`),
         dispatcher: this.#dispatcher,
       });
     } catch (err) {
@@ -90,6 +106,7 @@ export class UploadRoutes {
       return undefined;
     }
     const stored = upload;
+    dropHeaders(req, (name) => ORIGINAL_BODY_FIELDS.has(name));
     const signed = stored.files.flatMap(fileFields);
     const form = stored.files.some((f) => f.field !== undefined) ? multipartForm([...clientFields(stored), ...signed]) : urlEncoded(signed);
     const jwt = await new SignJWT({ fields: fieldsClaim(signed) }).setProtectedHeader({ alg: 'HS256' }).setIssuer('handoff').setIssuedAt().setExpirationTime('5m').sign(this.#key);
@@ -115,10 +132,19 @@ function splitTarget(path: string): [string, string] {
   return mark === -1 ? [path, ''] : [path.slice(0, mark), path.slice(mark)];
 }
 
-/** The authorize answer's target for every file: a temp directory holds any number, a remote object one. */
-function oneRemoteFile(target: UploadTarget, what: string): () => UploadTarget {
+/**
+ * The authorize answer's target for every file: a temp directory holds any number, a remote
+ * object one. A form's file part without a name (`name=""`) is refused rather than signed under
+ * a name the sidecar would invent: RFC 7578 §4.2 requires the form's field name, a browser never
+ * sends a file without one, and the backend could not tell which of its inputs the file is for.
+ */
+function fileTarget(target: UploadTarget, req: http.IncomingMessage, what: string): (file: FileInfo) => UploadTarget {
+  const form = isMultipartForm(req);
   let files = 0;
-  return () => {
+  return (file) => {
+    if (form && !file.field) {
+      throw new ProxyError('HANDOFF_REQUEST_BODY', `Upload form has a file part without a field name (name=""), which the sidecar cannot sign: ${what}`);
+    }
     if (++files > 1 && (target as { remote?: unknown }).remote !== undefined) {
       throw new ProxyError('HANDOFF_REQUEST_BODY', `Upload holds more than one file, and its authorize answer gives one remote object: ${what}`);
     }
