@@ -16,6 +16,7 @@ const VM_MODULES = process.execArgv.includes('--experimental-vm-modules') || /--
 if (!VM_MODULES) console.log('node runs without --experimental-vm-modules: skipping the embedded-store queue suites (pnpm test passes it).');
 
 export const describePostgres = DATABASE_URL ? describe : describe.skip;
+export const describeEmbedded = VM_MODULES ? describe : describe.skip;
 
 /** Where a suite's queue lives: a schema of its own on the real PostgreSQL, or a fresh embedded store. */
 export interface StoreFixture {

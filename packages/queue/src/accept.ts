@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ProxyError, declaredTooLarge, isFieldValue, refuse, type DeferredRequest, type ProxyOutcome } from '@handoff/core';
+import { ProxyError, declaredTooLarge, refuse, type DeferredRequest, type ProxyOutcome } from '@handoff/core';
 import type { ResolvedQueueOptions } from './options';
+import type { Stored } from './store';
 
 /** The answer to a request once stored or refused. */
 export interface Answered {
@@ -12,15 +13,30 @@ export interface Answered {
 /** The longest Idempotency-Key taken (the IETF draft leaves it open; Stripe allows 255). */
 const MAX_KEY_LENGTH = 255;
 
+/** The rule for every Idempotency-Key the queue stores, from a client or from enqueue(). */
+export const KEY_RULE = `1 to ${MAX_KEY_LENGTH} visible ASCII characters`;
+
+/** An Idempotency-Key the queue takes: 1 to 255 visible ASCII characters (no spaces, no controls). */
+export function isIdempotencyKey(key: string): boolean {
+  return key !== '' && key.length <= MAX_KEY_LENGTH && /^[\x21-\x7e]+$/.test(key);
+}
+
 /** The client's Idempotency-Key: absent, or a visible-ASCII value of at most 255 characters; otherwise a 400. */
 export function clientKey(req: IncomingMessage, describe: string): string | undefined {
   const raw = req.headers['idempotency-key'];
   if (raw === undefined) return undefined;
   const key = Array.isArray(raw) ? raw[0]! : raw.trim();
-  if (Array.isArray(raw) || key === '' || key.length > MAX_KEY_LENGTH || !isFieldValue(key) || /[^\x21-\x7e]/.test(key)) {
-    throw new ProxyError('HANDOFF_BAD_REQUEST_TARGET', `Idempotency-Key must be one value of 1 to ${MAX_KEY_LENGTH} visible ASCII characters: ${describe}`);
+  if (Array.isArray(raw) || !isIdempotencyKey(key)) {
+    throw new ProxyError('HANDOFF_BAD_REQUEST_TARGET', `Idempotency-Key must be one value of ${KEY_RULE}: ${describe}`);
   }
   return key;
+}
+
+/** A repeated key is the same request only with the same method, target and body: otherwise 422. */
+export function checkRepeat(stored: Stored, print: string, key: string | undefined, describe: string): void {
+  if (!stored.created && stored.fingerprint !== print) {
+    throw new ProxyError('HANDOFF_IDEMPOTENCY_MISMATCH', `Idempotency-Key ${key} was used for another request: ${describe}`);
+  }
 }
 
 /** What tells a repeated key with another request apart: method, target and body. */
@@ -75,8 +91,13 @@ function tooLarge(limit: number, describe: string): ProxyError {
   return new ProxyError('HANDOFF_REQUEST_TOO_LARGE', `Request body exceeds the queue's maxBodySize (${limit} bytes): ${describe}`);
 }
 
-/** The accepted answer: the configured status and body (JSON unless the body function gives a string). */
+/** The accepted answer: the configured status and body (JSON unless the body function gives a string; none for 204/205). */
 export function writeAccepted(res: ServerResponse, id: string, options: ResolvedQueueOptions): Answered {
+  if (!options.acceptedBody) {
+    res.writeHead(options.acceptedStatus, { 'cache-control': 'no-store' });
+    res.end();
+    return { status: options.acceptedStatus, bytes: 0 };
+  }
   const value = options.acceptedBody(id);
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   const body = Buffer.from(text);

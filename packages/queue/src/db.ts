@@ -45,11 +45,12 @@ export function postgresDb(database: string | Pool, poolSize: number, timeout: n
 
 /**
  * PGlite (PostgreSQL compiled to WebAssembly) persisted to `dir`. It runs inside this process
- * and cannot be shared: a lock file refuses a second process on the same directory.
+ * and cannot be shared: a lock file refuses a second process on the same directory, and the
+ * lock's in-process record a second queue in this one (two PGlites on one directory lose commits).
  */
 export async function embeddedDb(dir: string): Promise<Db> {
   const { PGlite } = await import('@electric-sql/pglite');
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   const release = lockDirectory(dir);
   let db;
   try {
@@ -76,29 +77,65 @@ export async function embeddedDb(dir: string): Promise<Db> {
   };
 }
 
-/** Takes `dir/lock` for this process; a lock left by a process that is gone (kill -9) is taken over. */
+function makeDirectory(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw err;
+    throw new ProxyError('HANDOFF_INVALID_OPTIONS', `The embedded queue store's dir ${dir} is not a directory (a file is in the way)`, { option: 'dir', cause: err });
+  }
+}
+
+/**
+ * The directories whose lock this process holds, by real path: shared through the global
+ * symbol registry by every copy of this package loaded in the process.
+ */
+const HELD: Set<string> = ((globalThis as Record<symbol, Set<string> | undefined>)[Symbol.for('handoff.queue.embeddedLocks')] ??= new Set<string>());
+
+function inUse(dir: string, by: string): ProxyError {
+  return new ProxyError(
+    'HANDOFF_INVALID_OPTIONS',
+    `The embedded queue store ${dir} is in use by ${by}: it serves one queue in one process; use PostgreSQL (database) to share a queue`,
+    { option: 'dir' },
+  );
+}
+
+/**
+ * Takes `dir/lock` for this queue. A lock naming a process that is gone (kill -9) is taken
+ * over; so is one naming this process's pid that this process does not hold (left by an
+ * earlier process with the same pid, as in a restarted container where every process is pid 1).
+ */
 function lockDirectory(dir: string): () => void {
+  const real = fs.realpathSync(dir);
+  if (HELD.has(real)) throw inUse(dir, 'another queue in this process');
   const file = path.join(dir, 'lock');
   for (let tries = 0; tries < 2; tries++) {
     try {
       fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
-      return () => fs.rmSync(file, { force: true });
+      HELD.add(real);
+      return () => {
+        if (!HELD.delete(real)) return;
+        // Only a lock that still names this process is removed: never one another has taken since.
+        if (readHolder(file) === process.pid) fs.rmSync(file, { force: true });
+      };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = Number(fs.readFileSync(file, 'utf8'));
-      if (holder !== process.pid && alive(holder)) {
-        throw new ProxyError(
-          'HANDOFF_INVALID_OPTIONS',
-          `The embedded queue store ${dir} is in use by process ${holder}: it serves one process; use PostgreSQL (database) to share a queue`,
-          { option: 'dir' },
-        );
-      }
+      const holder = readHolder(file);
+      if (holder !== process.pid && alive(holder)) throw inUse(dir, `process ${holder}`);
       fs.rmSync(file, { force: true });
     }
   }
   throw new Error(`cannot lock the embedded queue store ${dir}`);
 }
 
+function readHolder(file: string): number {
+  try {
+    return Number(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return Number.NaN;
+  }
+}
 function alive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {

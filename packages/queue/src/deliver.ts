@@ -26,6 +26,8 @@ export function deliveryAgent(options: ResolvedQueueOptions): Agent {
  * de-duplicate a redelivery, and reads the answer's body to the end (a pooled connection
  * must not be left half-read). 2xx is done; 408/425/429/5xx and failures to get an answer
  * are tried again; any other status never will succeed, and goes to the dead letters.
+ * Once the head has arrived it is the answer: an abort (shutdown) or a failure while the
+ * rest of the body is read changes nothing.
  */
 export async function deliver(dispatcher: Dispatcher, job: Job, options: ResolvedQueueOptions, signal: AbortSignal): Promise<Attempt> {
   const target = `${job.method} ${job.origin}${job.path}`;
@@ -37,7 +39,7 @@ export async function deliver(dispatcher: Dispatcher, job: Job, options: Resolve
       origin: job.origin,
       path: job.path,
       method: job.method as Dispatcher.HttpMethod,
-      headers: { ...job.headers, 'idempotency-key': job.key },
+      headers: { ...withoutKey(job.headers), 'idempotency-key': job.key },
       body: job.body ?? null,
       signal,
     });
@@ -49,4 +51,11 @@ export async function deliver(dispatcher: Dispatcher, job: Job, options: Resolve
     const error = toProxyError(err, target, false);
     return { verdict: 'retry', status: undefined, error: `${error.code}: ${error.message}`, retryAfterMs: undefined };
   }
+}
+
+/** The stored headers without any Idempotency-Key of their own (any case): the job's key is sent once. */
+function withoutKey(headers: Record<string, string | string[]>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) if (name.toLowerCase() !== 'idempotency-key') out[name] = value;
+  return out;
 }

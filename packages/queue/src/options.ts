@@ -4,7 +4,7 @@
  */
 import type { Pool } from 'pg';
 import { MAX_DELAY, ProxyError } from '@handoff/core';
-import type { QueueEvent } from './events';
+import { safeListener, type QueueEvent } from './events';
 
 /** Limits toward one destination origin, per worker process. */
 export interface TargetLimits {
@@ -27,7 +27,7 @@ export interface QueueOptions {
   storeTimeout?: number;
   /** Largest body stored, in bytes (it is held in memory and in one row); beyond it 413. */
   maxBodySize?: number;
-  /** The answer once a request is stored: its status and body (default 202, `{"id":"…"}`). */
+  /** The answer once a request is stored: its status and body (default 202, `{"id":"…"}`); 204 and 205 are sent without a body. */
   accepted?: { status?: number; body?: (id: string) => string | object };
   /** Seconds sent in Retry-After when a request could not be stored (503). */
   retryAfter?: number;
@@ -55,9 +55,42 @@ export interface QueueOptions {
   targets?: Record<string, TargetLimits>;
   /** Origins deliveries may go to; a job for another goes to the dead letters. Default: any. */
   allow?: readonly string[];
-  /** Everything the queue does, for metrics and logs; store outages are reported once each. */
+  /**
+   * Everything the queue does, for metrics and logs; store outages are reported once each.
+   * It should not throw: a throw is reported with process.emitWarning and ignored.
+   */
   onEvent?: (event: QueueEvent) => void;
 }
+
+// Every key createQueue() takes: `satisfies` fails the build when QueueOptions gains one not listed here.
+const KNOWN = {
+  database: true,
+  dir: true,
+  schema: true,
+  poolSize: true,
+  storeTimeout: true,
+  maxBodySize: true,
+  accepted: true,
+  retryAfter: true,
+  idempotencyWindow: true,
+  deliver: true,
+  concurrency: true,
+  lease: true,
+  pollInterval: true,
+  maxAttempts: true,
+  retryBase: true,
+  retryMax: true,
+  connectTimeout: true,
+  headersTimeout: true,
+  bodyTimeout: true,
+  perTarget: true,
+  targets: true,
+  allow: true,
+  onEvent: true,
+} satisfies Record<keyof QueueOptions, true>;
+
+/** Statuses that carry no content (RFC 9110 §15.3.5, §15.3.6): the accepted answer is sent without a body. */
+const NO_CONTENT = new Set([204, 205]);
 
 export interface ResolvedQueueOptions {
   database: string | Pool | undefined;
@@ -67,7 +100,8 @@ export interface ResolvedQueueOptions {
   storeTimeout: number;
   maxBodySize: number;
   acceptedStatus: number;
-  acceptedBody: (id: string) => string | object;
+  /** undefined for 204 and 205, which are sent without a body. */
+  acceptedBody: ((id: string) => string | object) | undefined;
   retryAfter: number;
   idempotencyWindow: number;
   deliver: boolean;
@@ -113,6 +147,13 @@ function invalid(option: string, message: string): ProxyError {
   return new ProxyError('HANDOFF_INVALID_OPTIONS', message, { option });
 }
 
+/** Refuses keys of `value` not in `known`, naming the first (`prefix` dotted before it). */
+function knownKeys(value: object, known: object, prefix: string): void {
+  for (const key of Object.keys(value)) {
+    if (!Object.prototype.hasOwnProperty.call(known, key)) throw invalid(`${prefix}${key}`, `Unknown queue option: ${prefix}${key}`);
+  }
+}
+
 function integer(value: unknown, name: string, min: number, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value == null) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -129,6 +170,7 @@ function duration(value: unknown, name: string, min: number, fallback: number): 
 function limits(value: TargetLimits | undefined, name: string, base: Required<TargetLimits>): Required<TargetLimits> {
   if (value == null) return base;
   if (typeof value !== 'object') throw invalid(name, `${name} must be { concurrency?, rate? }`);
+  knownKeys(value, { concurrency: true, rate: true }, `${name}.`);
   return { concurrency: integer(value.concurrency, `${name}.concurrency`, 1, base.concurrency), rate: integer(value.rate, `${name}.rate`, 0, base.rate) };
 }
 
@@ -148,7 +190,11 @@ export function originOf(value: unknown, name: string): string {
 
 export function resolveQueueOptions(options: QueueOptions = {}): ResolvedQueueOptions {
   if (typeof options !== 'object' || options === null) throw new ProxyError('HANDOFF_INVALID_OPTIONS', 'queue options must be an object');
-  const { database, dir, schema, accepted = {} } = options;
+  knownKeys(options, KNOWN, '');
+  const { database, dir, schema } = options;
+  const accepted = options.accepted ?? {};
+  if (typeof accepted !== 'object') throw invalid('accepted', 'accepted must be { status?, body? }');
+  knownKeys(accepted, { status: true, body: true }, 'accepted.');
   if (database != null && typeof database !== 'string' && typeof (database as Pool).query !== 'function') {
     throw invalid('database', 'database must be a postgres:// URL or a pg Pool');
   }
@@ -161,6 +207,10 @@ export function resolveQueueOptions(options: QueueOptions = {}): ResolvedQueueOp
     throw invalid('schema', `schema must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63), got ${JSON.stringify(schema)}`);
   }
   if (accepted.body != null && typeof accepted.body !== 'function') throw invalid('accepted.body', 'accepted.body must be a function (id) => string | object');
+  const acceptedStatus = integer(accepted.status, 'accepted.status', 200, QUEUE_DEFAULTS.acceptedStatus, 299);
+  if (NO_CONTENT.has(acceptedStatus) && accepted.body != null) {
+    throw invalid('accepted.body', `accepted.status ${acceptedStatus} is sent without a body: give no accepted.body, or another 2xx status`);
+  }
   for (const name of ['deliver'] as const) {
     if (options[name] != null && typeof options[name] !== 'boolean') throw invalid(name, `${name} must be true or false`);
   }
@@ -180,8 +230,8 @@ export function resolveQueueOptions(options: QueueOptions = {}): ResolvedQueueOp
     poolSize: integer(options.poolSize, 'poolSize', 1, QUEUE_DEFAULTS.poolSize, 1000),
     storeTimeout: duration(options.storeTimeout, 'storeTimeout', 1, QUEUE_DEFAULTS.storeTimeout),
     maxBodySize: integer(options.maxBodySize, 'maxBodySize', 1, QUEUE_DEFAULTS.maxBodySize, 256 * 1024 * 1024),
-    acceptedStatus: integer(accepted.status, 'accepted.status', 200, QUEUE_DEFAULTS.acceptedStatus, 299),
-    acceptedBody: accepted.body ?? ((id) => ({ id })),
+    acceptedStatus,
+    acceptedBody: NO_CONTENT.has(acceptedStatus) ? undefined : (accepted.body ?? ((id) => ({ id }))),
     retryAfter: integer(options.retryAfter, 'retryAfter', 0, QUEUE_DEFAULTS.retryAfter),
     idempotencyWindow: duration(options.idempotencyWindow, 'idempotencyWindow', 1, QUEUE_DEFAULTS.idempotencyWindow),
     deliver: options.deliver ?? QUEUE_DEFAULTS.deliver,
@@ -197,6 +247,6 @@ export function resolveQueueOptions(options: QueueOptions = {}): ResolvedQueueOp
     perTarget,
     targets,
     allow: options.allow ? new Set(options.allow.map((o) => originOf(o, 'allow'))) : undefined,
-    onEvent: options.onEvent ?? (() => {}),
+    onEvent: safeListener(options.onEvent ?? undefined),
   };
 }

@@ -1,22 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MAX_DELAY, ProxyError, type DeferredRequest, type ProxyOutcome, type RequestQueue } from '@handoff/core';
-import { clientKey, fingerprint, newJobId, outcome, readBody, writeAccepted, writeRefusal } from './accept';
+import { MAX_DELAY, ProxyError, isProxyError, type DeferredRequest, type ProxyOutcome, type RequestQueue } from '@handoff/core';
+import { checkRepeat, clientKey, fingerprint, newJobId, outcome, readBody, writeAccepted, writeRefusal } from './accept';
 import { embeddedDb, postgresDb, type Db } from './db';
+import { deadLetterIds, deadLetterLimit } from './dead-letter-input';
+import { checkEnqueue, type EnqueueRequest } from './enqueue-input';
 import { StoreHealth, storeError } from './health';
 import { resolveQueueOptions, type QueueOptions, type ResolvedQueueOptions } from './options';
 import { JobStore, type DeadLetter, type QueueDepth, type Stored } from './store';
 import { Worker } from './worker';
-
-/** A request given to `queue.enqueue()` directly. */
-export interface EnqueueRequest {
-  method?: string;
-  /** The target, an absolute http(s) URL. */
-  url: string;
-  headers?: Record<string, string | string[]>;
-  body?: string | Uint8Array;
-  /** Default: the job id. */
-  idempotencyKey?: string;
-}
 
 /** How long a depth reading is reused: scrapes never cost more than one bounded statement per second. */
 const DEPTH_TTL = 1_000;
@@ -29,6 +20,8 @@ export class HandoffQueue implements RequestQueue {
   readonly options: ResolvedQueueOptions;
   readonly #health: StoreHealth;
   readonly #receiving = new Set<string>();
+  /** Store operations under way: close() lets them settle before it closes the store. */
+  readonly #busy = new Set<Promise<unknown>>();
   #store: Promise<JobStore> | undefined;
   #worker: Worker | undefined;
   #closing: Promise<void> | undefined;
@@ -41,7 +34,7 @@ export class HandoffQueue implements RequestQueue {
 
   /** Opens the store, creates its tables, and starts the delivery workers (`deliver`). Rejects when the store cannot be reached. */
   async start(): Promise<void> {
-    const store = await this.#open();
+    const store = await this.#use(async (opened) => opened, 'start()');
     if (this.options.deliver && !this.#worker && !this.#closing) {
       this.#worker = new Worker(store, this.options, this.#health);
       this.#worker.start();
@@ -66,10 +59,6 @@ export class HandoffQueue implements RequestQueue {
       const limit = request.maxBodySize > 0 ? Math.min(request.maxBodySize, this.options.maxBodySize) : this.options.maxBodySize;
       const body = await readBody(req, request, limit, request.bodyTimeout);
       const stored = await this.#enqueue(request, body, key);
-      const print = fingerprint(request, body);
-      if (!stored.created && stored.fingerprint !== print) {
-        throw new ProxyError('HANDOFF_IDEMPOTENCY_MISMATCH', `Idempotency-Key ${key} was used for another request: ${request.describe}`);
-      }
       if (res.destroyed) return outcome({ status: 0, bytes: 0 }, started, undefined, stored.id);
       return outcome(writeAccepted(res, stored.id, this.options), started, undefined, stored.id);
     } catch (err) {
@@ -80,44 +69,23 @@ export class HandoffQueue implements RequestQueue {
     }
   }
 
-  /** Stores a request directly (no client to answer): resolves once committed, with its job id. */
-  async enqueue(request: EnqueueRequest): Promise<{ id: string; created: boolean }> {
-    const url = new URL(request.url);
-    const body = request.body === undefined ? undefined : Buffer.from(request.body);
-    const deferred: DeferredRequest = {
-      method: (request.method ?? 'POST').toUpperCase(),
-      origin: url.origin,
-      path: `${url.pathname}${url.search}`,
-      headers: request.headers ?? {},
-      body: undefined,
-      maxBodySize: 0,
-      bodyTimeout: 0,
-      describe: `${request.method ?? 'POST'} ${url.href}`,
-    };
-    const stored = await this.#enqueue(deferred, body, request.idempotencyKey);
+  /**
+   * Stores a request directly (no client to answer): resolves once committed, with its job id.
+   * Rejects with HANDOFF_INVALID_OPTIONS for a bad request (nothing stored), HANDOFF_IDEMPOTENCY_MISMATCH
+   * for a key stored with another method, target or body, HANDOFF_STORE_UNAVAILABLE, HANDOFF_CLOSED.
+   */
+  async enqueue(input: EnqueueRequest): Promise<{ id: string; created: boolean }> {
+    const { request, body, key } = checkEnqueue(input, this.options.maxBodySize);
+    const stored = await this.#enqueue(request, body, key);
     return { id: stored.id, created: stored.created };
   }
 
   async #enqueue(request: DeferredRequest, body: Buffer | undefined, key: string | undefined): Promise<Stored> {
-    const store = await this.#open();
     const id = newJobId();
-    let stored: Stored;
-    try {
-      stored = await store.enqueue({
-        id,
-        key: key ?? id,
-        fingerprint: fingerprint(request, body),
-        method: request.method,
-        origin: request.origin,
-        path: request.path,
-        headers: request.headers,
-        body,
-        maxAttempts: this.options.maxAttempts,
-      });
-      this.#health.up();
-    } catch (err) {
-      throw this.#health.down(err);
-    }
+    const print = fingerprint(request, body);
+    const job = { id, key: key ?? id, fingerprint: print, method: request.method, origin: request.origin, path: request.path, headers: request.headers, body, maxAttempts: this.options.maxAttempts };
+    const stored = await this.#use((store) => store.enqueue(job), request.describe);
+    checkRepeat(stored, print, key, request.describe);
     if (stored.created) {
       this.options.onEvent({ type: 'enqueued', id });
       this.#worker?.poke();
@@ -125,28 +93,31 @@ export class HandoffQueue implements RequestQueue {
     return stored;
   }
 
-  /** Dead letters, oldest first. */
-  async deadLetters(limit = 100): Promise<DeadLetter[]> {
-    return (await this.#open()).deadLetters(limit);
+  /** Dead letters, oldest first (`limit` 1 to 100 000, default 100). */
+  async deadLetters(limit?: number): Promise<DeadLetter[]> {
+    const rows = deadLetterLimit(limit);
+    return this.#use((store) => store.deadLetters(rows), 'deadLetters()');
   }
 
   /** Moves dead letters back into the queue, attempts from 0 (`'all'`, or ids); returns the ids moved. */
   async retryDeadLetters(ids: readonly string[] | 'all'): Promise<string[]> {
-    const moved = await (await this.#open()).revive(ids === 'all' ? null : ids, this.options.maxAttempts);
+    const which = deadLetterIds(ids, 'retryDeadLetters');
+    const moved = await this.#use((store) => store.revive(which, this.options.maxAttempts), 'retryDeadLetters()');
     if (moved.length > 0) this.#worker?.poke();
     return moved;
   }
 
   /** Deletes dead letters (`'all'`, or ids); returns the ids deleted. */
   async purgeDeadLetters(ids: readonly string[] | 'all'): Promise<string[]> {
-    return (await this.#open()).purge(ids === 'all' ? null : ids);
+    const which = deadLetterIds(ids, 'purgeDeadLetters');
+    return this.#use((store) => store.purge(which), 'purgeDeadLetters()');
   }
 
   /** Depth (counted up to a cap), dead letters and the oldest job's age, read at most once a second. */
   async depth(): Promise<QueueDepth> {
     const now = Date.now();
     if (!this.#depth || now - this.#depth.at > DEPTH_TTL) {
-      const value = this.#open().then((store) => store.depth());
+      const value = this.#use((store) => store.depth(), 'depth()');
       value.catch(() => (this.#depth = undefined));
       this.#depth = { at: now, value };
     }
@@ -169,10 +140,36 @@ export class HandoffQueue implements RequestQueue {
     }
     this.#closing ??= (async () => {
       await this.#worker?.stop(timeout);
+      await Promise.allSettled([...this.#busy]);
       const store = await this.#store?.catch(() => undefined);
       await store?.close();
     })();
     return this.#closing;
+  }
+
+  /**
+   * Runs one operation on the store: refused with HANDOFF_CLOSED once close() was called; a
+   * failure to open or run it is a HANDOFF_STORE_UNAVAILABLE, reported once per outage.
+   */
+  #use<T>(run: (store: JobStore) => Promise<T>, what: string): Promise<T> {
+    if (this.#closing) return Promise.reject(new ProxyError('HANDOFF_CLOSED', `Queue is closed: ${what}`));
+    const op = (async () => {
+      try {
+        const result = await run(await this.#open());
+        this.#health.up();
+        return result;
+      } catch (err) {
+        // A refusal that is not the store's (the embedded directory taken, not a directory) is no outage.
+        if (isProxyError(err) && err.code !== 'HANDOFF_STORE_UNAVAILABLE') throw err;
+        throw this.#health.down(err);
+      }
+    })();
+    this.#busy.add(op);
+    op.then(
+      () => this.#busy.delete(op),
+      () => this.#busy.delete(op),
+    );
+    return op;
   }
 
   /** The store, opened once; a failed open is tried again on the next use. */

@@ -137,10 +137,10 @@ export const sql = (s: string) => ({
     SELECT id, idempotency_key, method, origin, path, headers, body, created_at, $2, last_status, last_error FROM m
     RETURNING id::text AS id`,
   purge: `DELETE FROM ${s}.dead_letters WHERE $1::uuid[] IS NULL OR id = ANY($1::uuid[]) RETURNING id::text AS id`,
-  /** $1 window ms: forgets old keys, a bounded batch at a time. */
+  /** $1 window ms, $2 batch: forgets old keys, a bounded batch at a time. */
   forget: `
     DELETE FROM ${s}.keys WHERE key IN (
-      SELECT key FROM ${s}.keys WHERE created_at < now() - $1 * interval '1 millisecond' ORDER BY created_at LIMIT 1000
+      SELECT key FROM ${s}.keys WHERE created_at < now() - $1 * interval '1 millisecond' ORDER BY created_at LIMIT $2
     )`,
   /**
    * Depth and dead letters counted up to $1 rows (a bounded index scan, never a full

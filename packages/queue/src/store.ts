@@ -75,6 +75,11 @@ interface JobRow {
 const MAX_BATCH = Math.floor(65_535 / ENQUEUE_PARAMS);
 const BATCH_BYTES = 8 * 1024 * 1024;
 const STATS_CAP = 100_000;
+/** One sweep of expired keys: batches of this many rows, */
+const FORGET_BATCH = 1_000;
+/** at most this many batches or this many ms, so that it never holds the store for long. */
+const FORGET_BATCHES = 20;
+const FORGET_BUDGET = 1_000;
 
 /** The queue's tables: every statement the queue runs goes through here. */
 export class JobStore {
@@ -194,9 +199,19 @@ export class JobStore {
     return (await this.db.query<{ id: string }>(this.#q.purge, [ids])).rows.map((r) => r.id);
   }
 
-  /** Forgets idempotency keys older than `windowMs` (a bounded batch); returns how many. */
-  async forget(windowMs: number): Promise<number> {
-    return (await this.db.query(this.#q.forget, [windowMs])).rowCount;
+  /**
+   * Forgets expired idempotency keys, batch after batch until none is left or the sweep's
+   * bounds are reached; `caughtUp` false when some may be left for the next sweep.
+   */
+  async forget(windowMs: number): Promise<{ deleted: number; caughtUp: boolean }> {
+    const started = Date.now();
+    let deleted = 0;
+    for (let batch = 0; batch < FORGET_BATCHES && Date.now() - started < FORGET_BUDGET; batch++) {
+      const { rowCount } = await this.db.query(this.#q.forget, [windowMs, FORGET_BATCH]);
+      deleted += rowCount;
+      if (rowCount < FORGET_BATCH) return { deleted, caughtUp: true };
+    }
+    return { deleted, caughtUp: false };
   }
 
   async depth(): Promise<QueueDepth> {

@@ -9,8 +9,10 @@ import { StoreHealth } from './health';
 import { TargetGate } from './limits';
 
 const CLAIM_BATCH = 64;
-/** Idempotency keys past their window are forgotten about once a minute. */
+/** Expired idempotency keys are swept once a minute while each sweep catches up, */
 const FORGET_EVERY = 60_000;
+/** and again a second later when one could not delete them all within its bounds (store.forget). */
+const FORGET_AGAIN = 1_000;
 
 interface Running {
   job: Job;
@@ -33,7 +35,8 @@ export class Worker {
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
-  #lastForget = 0;
+  #nextForget = 0;
+  #sweeping: Promise<void> | undefined;
 
   constructor(
     private readonly store: JobStore,
@@ -66,6 +69,7 @@ export class Worker {
     this.#stopping = true;
     this.#wake?.();
     await this.#loop;
+    await this.#sweeping;
     const all = () => Promise.all([...this.#running.values()].map((r) => r.done));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, timeout)))]);
@@ -90,7 +94,8 @@ export class Worker {
           this.health.up();
           claimed = jobs.length;
           for (const job of jobs) this.#start(job);
-          if (Date.now() - this.#lastForget > FORGET_EVERY) await this.#forget();
+          // Beside the claims, not before the next one: a long sweep must not hold deliveries back.
+          if (!this.#sweeping && Date.now() >= this.#nextForget) this.#sweeping = this.#forget();
         } catch (err) {
           this.health.down(err);
         }
@@ -137,7 +142,9 @@ export class Worker {
     } finally {
       this.#targets.release(job.origin);
     }
-    if (signal.aborted) {
+    // Aborted at shutdown before an answer: given back. Once a head arrived it is the answer,
+    // whatever became of the rest of its body (a 2xx is delivered).
+    if (signal.aborted && attempt.status === undefined) {
       await this.#write(() => this.store.release(this.owner, job), job);
       return;
     }
@@ -185,7 +192,15 @@ export class Worker {
   }
 
   async #forget(): Promise<void> {
-    this.#lastForget = Date.now();
-    await this.store.forget(this.options.idempotencyWindow);
+    try {
+      const { caughtUp } = await this.store.forget(this.options.idempotencyWindow);
+      this.health.up();
+      this.#nextForget = Date.now() + (caughtUp ? FORGET_EVERY : FORGET_AGAIN);
+    } catch (err) {
+      this.health.down(err);
+      this.#nextForget = Date.now() + FORGET_EVERY;
+    } finally {
+      this.#sweeping = undefined;
+    }
   }
 }
