@@ -29,7 +29,7 @@ export type { CacheOptions, RedisStoreOptions } from './cache/options';
 export type { SharedGateOptions } from './gate/options';
 export type { CacheStatus } from './cache/trace';
 export type { AllowOption } from './upstream/allow';
-export { DEFAULT_KEEP_HEADERS, isAccelBase, isAccelPrefix, validateOffloadRules, type OffloadKind, type OffloadRules } from './offload/rules';
+export { DEFAULT_KEEP_HEADERS, hasDotSegment, isAccelBase, isAccelPrefix, validateOffloadRules, type OffloadKind, type OffloadRules } from './offload/rules';
 export { hasOffloadInstruction } from './offload/instruction';
 export { removeInstructionHeaders, takeHandlerHeaders } from './offload/handler-headers';
 export type { OffloadBody, OffloadRequest, OffloadResponse } from './offload/start';

@@ -42,6 +42,11 @@ describe('hasDotSegment', () => {
     for (const value of ['/a/../b', '..', '/a/.', 'a\\..\\b', './a']) expect(hasDotSegment(value)).toBe(true);
   });
 
+  it('reads a percent-encoded dot as a dot, as a WHATWG URL parser does', () => {
+    for (const value of ['/a/%2e%2e/b', '/a/.%2E/b', '/a/%2E', '/a/%2e./b']) expect(hasDotSegment(value)).toBe(true);
+    for (const value of ['/a/%2e%2eb', '/a/%2f..', '/a/%252e%252e']) expect(hasDotSegment(value)).toBe(false);
+  });
+
   it('does not take dots inside a name for a segment', () => {
     for (const value of ['/a/..b/c', '/a/.hidden', '/a...', '/a/b.c', '']) expect(hasDotSegment(value)).toBe(false);
   });

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { ProxyError, declaredTooLarge, type HandoffProxy, type OffloadRules, type ProxyHandle } from '@handoff/core';
+import { ProxyError, declaredTooLarge, hasDotSegment, type HandoffProxy, type OffloadRules, type ProxyHandle } from '@handoff/core';
 import { isMultipartForm, receiveUpload, removeStoredFiles, type FileInfo, type ReceivedUpload, type UploadTarget } from '@handoff/uploads';
 import { SignJWT } from 'jose';
 import { Agent } from 'undici';
@@ -7,7 +7,7 @@ import type { SidecarConfig } from '../config/keys';
 import type { BackendTarget } from '../forward';
 import { authorize } from './authorize';
 import { FIELDS_HEADER, clientFields, fieldsClaim, fileFields, isReservedHeader, isSignedFieldName, multipartForm, urlEncoded } from './fields';
-import { hasDotSegment, matchRoute } from './routes';
+import { matchRoute } from './routes';
 
 /** What the sidecar does with a refused upload (logs it, counts it, answers it). */
 export type Refuse = (req: http.IncomingMessage, res: http.ServerResponse, err: ProxyError) => void;

@@ -37,14 +37,3 @@ export function matchRoute(routes: readonly UploadRoute[], method: string | unde
   return routes.find((r) => r.method === method && (path.startsWith(r.prefix) || (!r.prefix.endsWith('/') && path === r.prefix)));
 }
 
-/**
- * Whether a request path has a dot segment as a WHATWG URL parser (undici's) sees one: `.` or
- * `..` between `/` or `\` (a separator in http URLs), any dot possibly percent-encoded (`%2e`,
- * `.%2E`). Core holds the same rule for X-Accel-Redirect paths (offload/rules.ts), unexported.
- */
-export function hasDotSegment(path: string): boolean {
-  return path.split(/[/\\]/).some((segment) => {
-    const dots = segment.replace(/%2e/gi, '.');
-    return dots === '.' || dots === '..';
-  });
-}

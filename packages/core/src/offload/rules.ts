@@ -173,7 +173,13 @@ export function validateOffloadRules(rules: OffloadRules): void {
   resolveOffloadRules(rules);
 }
 
-/** Whether a path has a `.` or `..` segment, split on `/` and `\`. */
+/**
+ * Whether a path has a `.` or `..` segment as a WHATWG URL parser (undici's) sees one: split
+ * on `/` and `\` (a separator in http URLs), any dot possibly percent-encoded (`%2e`, `.%2E`).
+ */
 export function hasDotSegment(value: string): boolean {
-  return value.split(/[/\\]/).some((segment) => segment === '.' || segment === '..');
+  return value.split(/[/\\]/).some((segment) => {
+    const dots = segment.replace(/%2e/gi, '.');
+    return dots === '.' || dots === '..';
+  });
 }
