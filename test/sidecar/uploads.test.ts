@@ -28,6 +28,8 @@ interface Forwarded {
   fields: Record<string, string[]>;
   /** The verified claim of Handoff-Upload-Fields (undefined when the header was missing or did not verify). */
   signed: Record<string, string | string[]> | undefined;
+  /** Every verified claim of Handoff-Upload-Fields. */
+  claims?: Record<string, unknown>;
   /** A stored local file's bytes, read while the request was being handled. */
   file?: Buffer;
 }
@@ -84,10 +86,11 @@ describe('sidecar upload routes', () => {
           return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(await grant()));
         }
         const token = req.headers['handoff-upload-fields'] as string | undefined;
-        const signed = token ? ((await jwtVerify(token, KEY, { issuer: 'handoff' }).catch(() => undefined))?.payload.fields as Forwarded['signed']) : undefined;
+        const claims = token ? (await jwtVerify(token, KEY, { issuer: 'handoff' }).catch(() => undefined))?.payload : undefined;
+        const signed = claims?.fields as Forwarded['signed'];
         const fields = await parse(req);
         const path = fields['file.path']?.[0] ?? fields['doc.path']?.[0];
-        forwarded.push({ url: req.url!, headers: req.headers, fields, signed, file: path && fs.existsSync(path) ? fs.readFileSync(path) : undefined });
+        forwarded.push({ url: req.url!, headers: req.headers, fields, signed, claims, file: path && fs.existsSync(path) ? fs.readFileSync(path) : undefined });
         res.writeHead(201, { 'content-type': 'text/plain' }).end('stored');
       })();
     });
@@ -130,6 +133,8 @@ describe('sidecar upload routes', () => {
     const flat = Object.fromEntries(Object.entries(seen!.fields).map(([k, v]) => [k, v[0]]));
     expect(flat).toMatchObject({ 'file.name': 'report.pdf', 'file.size': String(body.length), 'file.sha256': sha256(body), 'file.content_type': 'application/pdf' });
     expect(seen!.signed).toEqual(flat);
+    // The token names the request it was made for, so it cannot be replayed on another.
+    expect(seen!.claims).toMatchObject({ iss: 'handoff', method: 'PUT', path: '/uploads/report.pdf?v=1' });
     expect(seen!.file).toEqual(body);
     // The backend moves what it keeps: what is left is removed once it has answered.
     await until(() => store.entries().length === 0, 'the temp file removed');

@@ -109,7 +109,7 @@ export class UploadRoutes {
     dropHeaders(req, (name) => ORIGINAL_BODY_FIELDS.has(name));
     const signed = stored.files.flatMap(fileFields);
     const form = stored.files.some((f) => f.field !== undefined) ? multipartForm([...clientFields(stored), ...signed]) : urlEncoded(signed);
-    const jwt = await new SignJWT({ fields: fieldsClaim(signed) }).setProtectedHeader({ alg: 'HS256' }).setIssuer('handoff').setIssuedAt().setExpirationTime('5m').sign(this.#key);
+    const jwt = await new SignJWT({ fields: fieldsClaim(signed), method: req.method, path: req.url }).setProtectedHeader({ alg: 'HS256' }).setIssuer('handoff').setIssuedAt().setExpirationTime('5m').sign(this.#key);
     const handle = this.proxy.fetch(req, res, target.origin, {
       method: req.method,
       path: target.path,
