@@ -228,6 +228,17 @@ test('a client that leaves while an async store function runs: the multipart upl
   await nothingLeft();
 });
 
+test('a client that leaves while a store function never answers: the failure is reported once storageTimeout has passed', async () => {
+  app = await uploadApp({ authorize: () => ({ maxSize: 1 << 20, storageTimeout: 300, store: () => new Promise<never>(() => {}) }) });
+  const socket = net.connect(app.port, '127.0.0.1');
+  socket.on('error', () => {});
+  socket.write('PUT /a HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\nabc');
+  await until(() => app!.authorized === 1, 'authorize to run');
+  socket.destroy();
+  await until(() => codes(app!).includes('HANDOFF_CLIENT_ABORTED'), 'the client abort reported', { timeout: 5_000 });
+  await nothingLeft();
+});
+
 test.each(['early-no-etag', 'early'] as const)('a presigned PUT answered 200 before storage had the whole body (%s) is 502, and the object is deleted', async (fault) => {
   app = await uploadApp({ store: stub.put('k') });
   stub.fault = (r) => (r.kind === 'object' ? fault : undefined);

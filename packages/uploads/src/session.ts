@@ -96,8 +96,22 @@ export class UploadSession {
       : new ProxyError('HANDOFF_STORAGE_ERROR', `Upload failed (${(err as Error)?.message ?? String(err)}): ${this.what}`, { cause: err });
     this.body.fail(error);
     this.body.stop();
-    await Promise.allSettled([...this.#opening]);
+    await settledWithin([...this.#opening], this.limits.storageTimeout);
     await Promise.all(this.#writers.map((w) => w.abort()));
     return error;
   }
+}
+
+/**
+ * Waits for the writers being opened, at most `ms` (0: as long as it takes): a store function
+ * that never answers must not hold the failure's answer back. One that answers later still
+ * finds the session abandoned and releases what it made (#open).
+ */
+async function settledWithin(opening: Promise<unknown>[], ms: number): Promise<void> {
+  if (opening.length === 0) return;
+  const all = Promise.allSettled(opening);
+  if (ms === 0) return void (await all);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
