@@ -36,7 +36,7 @@ export type { OffloadBody, OffloadRequest, OffloadResponse } from './offload/sta
 // For adapters and the sidecar: the rules they would otherwise copy.
 export { isFieldValue, isOriginForm, isToken } from './http/syntax';
 export { addConnectionTokens, isHopByHop, isOffloadHeader } from './http/fields';
-export { stripInstructionHeaders } from './headers/request-headers';
+export { dropRequestHeaders, stripInstructionHeaders } from './headers/request-headers';
 export { declaredTooLarge, hasRequestBody, isBodyRead } from './upstream/request-body';
 export { toProxyError } from './errors';
 export { UploadRate } from './upstream/upload-rate';

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { ProxyError, declaredTooLarge, hasDotSegment, type HandoffProxy, type OffloadRules, type ProxyHandle } from '@handoff/core';
+import { ProxyError, declaredTooLarge, dropRequestHeaders, hasDotSegment, type HandoffProxy, type OffloadRules, type ProxyHandle } from '@handoff/core';
 import { isMultipartForm, receiveUpload, removeStoredFiles, type FileInfo, type ReceivedUpload, type UploadTarget } from '@handoff/uploads';
 import { SignJWT } from 'jose';
 import { Agent } from 'undici';
@@ -14,7 +14,7 @@ export type Refuse = (req: http.IncomingMessage, res: http.ServerResponse, err: 
 
 /** Removes every `Handoff-Upload-*` header a client sent (`Handoff_Upload_*` too): only the sidecar sets them (RELIABILITY L47). */
 export function stripUploadHeaders(req: http.IncomingMessage): void {
-  dropHeaders(req, isReservedHeader);
+  dropRequestHeaders(req, isReservedHeader);
 }
 
 /**
@@ -22,22 +22,6 @@ export function stripUploadHeaders(req: http.IncomingMessage): void {
  * digests, range, disposition and coding would be checked (or trusted) against the signed fields.
  */
 const ORIGINAL_BODY_FIELDS = new Set(['content-md5', 'digest', 'content-digest', 'repr-digest', 'content-range', 'content-disposition', 'content-encoding']);
-
-/** Removes the client's headers whose (lower-case) name `drop` matches, from `headers` and `rawHeaders`. */
-function dropHeaders(req: http.IncomingMessage, drop: (name: string) => boolean): void {
-  let found = false;
-  for (const name in req.headers) {
-    if (drop(name)) {
-      delete req.headers[name];
-      found = true;
-    }
-  }
-  if (!found) return;
-  const raw = req.rawHeaders;
-  const kept: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) if (!drop(raw[i]!.toLowerCase())) kept.push(raw[i]!, raw[i + 1]!);
-  req.rawHeaders = kept;
-}
 
 /**
  * The sidecar's upload routes, Workhorse-style: authorize with the backend, stream the body
@@ -106,7 +90,7 @@ export class UploadRoutes {
       return undefined;
     }
     const stored = upload;
-    dropHeaders(req, (name) => ORIGINAL_BODY_FIELDS.has(name));
+    dropRequestHeaders(req, (name) => ORIGINAL_BODY_FIELDS.has(name));
     const signed = stored.files.flatMap(fileFields);
     const form = stored.files.some((f) => f.field !== undefined) ? multipartForm([...clientFields(stored), ...signed]) : urlEncoded(signed);
     const jwt = await new SignJWT({ fields: fieldsClaim(signed), method: req.method, path: req.url }).setProtectedHeader({ alg: 'HS256' }).setIssuer('handoff').setIssuedAt().setExpirationTime('5m').sign(this.#key);

@@ -104,9 +104,14 @@ function addForwarded(out: Headers, req: IncomingMessage, proxy: ResolvedProxyOp
  * mistakes them for the proxy's own (RELIABILITY D22).
  */
 export function stripInstructionHeaders(req: IncomingMessage): void {
+  dropRequestHeaders(req, isOffloadHeader);
+}
+
+/** Removes a request's headers whose lower-case name `drop` matches, from `headers` and `rawHeaders` alike. */
+export function dropRequestHeaders(req: IncomingMessage, drop: (name: string) => boolean): void {
   let found = false;
   for (const name in req.headers) {
-    if (isOffloadHeader(name)) {
+    if (drop(name)) {
       delete req.headers[name];
       found = true;
     }
@@ -115,7 +120,7 @@ export function stripInstructionHeaders(req: IncomingMessage): void {
   const raw = req.rawHeaders;
   const kept: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
-    if (!isOffloadHeader(raw[i]!.toLowerCase())) kept.push(raw[i]!, raw[i + 1]!);
+    if (!drop(raw[i]!.toLowerCase())) kept.push(raw[i]!, raw[i + 1]!);
   }
   req.rawHeaders = kept;
 }
